@@ -1,0 +1,197 @@
+"""Command line: ``merge-https-redirects [--config FILE] [--in-place] [PATH...]`` and subcommands.
+
+Input forms (chosen from the arguments and stdin):
+
+- no PATH, stdin is a ResourceList → KRM function (kpt, kustomize): ResourceList out;
+- no PATH, stdin is a plain YAML stream → stream filter (Helm post-renderer, Argo CD, pipes);
+- PATH... → files and directories (``-`` is stdin); ``--in-place`` rewrites them.
+
+Subcommands: ``explain PATH...``, ``chart [PATH...] --output DIR``,
+``install-kustomize-plugin [--dir DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from merge_https_redirects import __version__
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin")
+
+
+def _help_epilog() -> str:
+    from merge_https_redirects.config import API_VERSION, KIND, reference_markdown
+    from merge_https_redirects.rules import rules_table
+
+    return f"""\
+input forms:
+  stdin ResourceList        KRM function (kpt fn eval/render, kustomize): ResourceList out
+  stdin YAML stream         stream filter (helm --post-renderer, Argo CD): stream out,
+                            findings on stderr
+  PATH...                   files/directories (*.yaml, *.yml, recursive; '-' = stdin)
+
+subcommands:
+  explain PATH...                     per DNS name: issuer, solver, HTTP-01 verdict
+                                      before and after the rewrite (Markdown table)
+  chart [PATH...] --output DIR        write a Helm chart holding the dedicated Gateways
+  install-kustomize-plugin [--dir D]  install the legacy kustomize exec plugin
+
+exit codes: 0 ok, 1 error results or refused input, 2 usage error
+
+FunctionConfig: a ConfigMap (data values are strings) or
+  apiVersion: {API_VERSION}
+  kind: {KIND}
+  metadata: {{name: merge-https-redirects}}
+  <field>: <value>
+{reference_markdown()}
+
+Findings (stable IDs, in each result's tags.rule):
+{rules_table()}
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="merge-https-redirects",
+        description=(
+            "Make cert-manager HTTP-01 challenges pass through Istio: remove port-80 "
+            "httpsRedirect servers and serve the redirect from one dedicated Gateway "
+            '(hosts ["*"]) per gateway selector.'
+        ),
+        epilog=_help_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="files or directories to read ('-' = stdin); none: read stdin")
+    parser.add_argument("--config", metavar="FILE",
+                        help="FunctionConfig file (ConfigMap or MergeHttpsRedirects)")
+    parser.add_argument("--in-place", action="store_true",
+                        help="rewrite the files instead of printing the result")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _emit(run_stdout: bytes, lines: Sequence[str]) -> None:
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    if run_stdout:
+        sys.stdout.buffer.write(run_stdout)
+        sys.stdout.buffer.flush()
+
+
+def _load_config_file(path: str) -> tuple[object, str | None]:
+    from merge_https_redirects import yamlio
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return None, f"{path}: cannot read ({exc.strerror})"
+    try:
+        docs = [d for d in yamlio.loads_all(yamlio.decode(data).body) if d is not None]
+    except yamlio.YamlError as exc:
+        return None, f"{path}: {exc}"
+    if len(docs) != 1:
+        return None, f"{path}: expected one FunctionConfig document, found {len(docs)}"
+    return docs[0], None
+
+
+def run(argv: Sequence[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        return _subcommand(argv[0], list(argv[1:]))
+    args = _parser().parse_args(argv)
+    from merge_https_redirects import pipeline, yamlio
+    from merge_https_redirects.config import Config, ConfigProblems, parse_config
+
+    if args.in_place and not args.paths:
+        sys.stderr.write("merge-https-redirects: --in-place needs at least one PATH\n")
+        return EXIT_USAGE
+    stdin_bytes: bytes | None = None
+    if not args.paths or "-" in args.paths:
+        stdin_bytes = sys.stdin.buffer.read()
+    if not args.paths and args.config is None:
+        assert stdin_bytes is not None
+        if not stdin_bytes.strip():
+            sys.stderr.write("error MHR101: empty input: expected a ResourceList or a YAML "
+                             "stream on stdin (see --help)\n")
+            return EXIT_ERRORS
+    config = Config()
+    if args.config is not None:
+        raw, problem = _load_config_file(args.config)
+        if problem is None:
+            try:
+                config = parse_config(raw)
+            except ConfigProblems as exc:
+                problem = "; ".join(r.message for r in exc.results)
+                lines = [f"error MHR100 {args.config}: {r.message}" for r in exc.results]
+                _emit(stdin_bytes if not args.paths and stdin_bytes else b"", lines)
+                return EXIT_ERRORS
+        if problem is not None:
+            _emit(stdin_bytes if not args.paths and stdin_bytes else b"",
+                  [f"error MHR100 {problem}"])
+            return EXIT_ERRORS
+    if args.paths:
+        from merge_https_redirects.files import run_files
+
+        result = run_files(args.paths, config, in_place=args.in_place, stdin=stdin_bytes)
+    else:
+        assert stdin_bytes is not None
+        try:
+            text = yamlio.decode(stdin_bytes)
+        except yamlio.YamlError as exc:
+            error = pipeline.input_error(exc, "<stdin>")
+            _emit(b"", [error.one_line()])
+            return EXIT_ERRORS
+        if args.config is None and pipeline.detect_resource_list(text):
+            result = pipeline.run_resource_list(text)
+        else:
+            result = pipeline.run_stream(text, config)
+    _emit(result.stdout, result.stderr_lines())
+    return result.exit_code
+
+
+def _subcommand(name: str, argv: list[str]) -> int:
+    if name == "explain":
+        from merge_https_redirects.checking import explain_main
+
+        return explain_main(argv)
+    if name == "chart":
+        from merge_https_redirects import chart
+        from merge_https_redirects.checking import plan_dedicated
+
+        return chart.main(argv, plan=plan_dedicated)
+    from merge_https_redirects import kustomize_plugin
+
+    return kustomize_plugin.main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: never lets a traceback reach the user."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("merge-https-redirects: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERRORS
+    except RecursionError:
+        sys.stderr.write("error MHR101: input nested too deeply\n")
+        return EXIT_ERRORS
+    except MemoryError:
+        sys.stderr.write("error MHR101: input too large for the available memory\n")
+        return EXIT_ERRORS
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        sys.stderr.write(
+            f"merge-https-redirects: internal error: {type(exc).__name__}: {exc} "
+            "(please report this with the input that caused it)\n"
+        )
+        return EXIT_ERRORS

@@ -1,0 +1,281 @@
+"""Files mode: read manifests from paths, print the corrected stream or rewrite them in place.
+
+Safety rules: directories are walked for ``*.yaml``/``*.yml`` without following symlinks that
+leave them; a write never goes outside the given paths; every write is atomic (temporary file in
+the same directory, fsync, rename), so an interrupted run leaves each file old or new; files
+that do not change are not touched (mtime kept).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from merge_https_redirects import yamlio
+from merge_https_redirects.config import Config
+from merge_https_redirects.pipeline import (
+    EXIT_ERRORS,
+    EXIT_OK,
+    Run,
+    _edits,
+    apply_mode,
+    input_error,
+    resource_of,
+)
+from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
+from merge_https_redirects.rules import rule
+from merge_https_redirects.transform import Resource
+
+SUFFIXES = (".yaml", ".yml")
+
+
+class FilesError(Exception):
+    """A problem with the given paths (one line, names the path)."""
+
+
+@dataclass
+class Source:
+    path: Path  # as given/found (for messages)
+    text: yamlio.Text
+    bundle: yamlio.Bundle
+    first_position: int  # global position of its first document
+
+
+def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
+    """(files to read, the given directories). Symlinks inside a directory are followed only
+    when they resolve inside that directory."""
+    files: list[Path] = []
+    roots: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            root = path.resolve()
+            roots.append(path)
+            for found in _walk(path, root):
+                real = found.resolve()
+                if real not in seen:
+                    seen.add(real)
+                    files.append(found)
+        elif path.is_file():
+            real = path.resolve()
+            if real not in seen:
+                seen.add(real)
+                files.append(path)
+        elif path.exists():
+            raise FilesError(f"{raw}: not a regular file or directory")
+        else:
+            raise FilesError(f"{raw}: no such file or directory")
+    return files, roots
+
+
+def _walk(directory: Path, root: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        raise FilesError(f"{directory}: cannot list ({exc.strerror})") from None
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                continue  # never follow a link out of the given directory
+        if entry.is_dir():
+            if entry.name.startswith(".") and entry.name not in (".", ".."):
+                continue  # .git, .github, ...: not manifests
+            yield from _walk(path, root)
+        elif entry.is_file() and entry.name.endswith(SUFFIXES):
+            yield path
+
+
+def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Source], list[Result]]:
+    sources: list[Source] = []
+    problems: list[Result] = []
+    position = 0
+    for path in files:
+        name = str(path)
+        try:
+            data = stdin if name == "-" and stdin is not None else path.read_bytes()
+        except OSError as exc:
+            problems.append(Result(rule("MHR101"), f"{name}: cannot read ({exc.strerror})",
+                                   file=FileRef(name)))
+            continue
+        try:
+            text = yamlio.decode(data)
+            bundle = yamlio.scan_stream(text.body, _wanted())
+        except yamlio.YamlError as exc:
+            problems.append(input_error(exc, name))
+            continue
+        sources.append(Source(path, text, bundle, position))
+        position += len(bundle.items)
+    return sources, problems
+
+
+def _wanted() -> yamlio.Wanted:
+    from merge_https_redirects.transform import wanted
+
+    return wanted
+
+
+def _resources(sources: Sequence[Source]) -> list[Resource]:
+    return [
+        resource_of(item, FileRef(str(src.path), item.position), src.first_position + item.position)
+        for src in sources
+        for item in src.bundle.items
+        if item.is_mapping
+    ]
+
+
+def run_files(
+    paths: Sequence[str], config: Config, *, in_place: bool, stdin: bytes | None = None
+) -> Run:
+    try:
+        files, roots = discover([p for p in paths if p != "-"])
+    except FilesError as exc:
+        return Run(b"", [Result(rule("MHR101"), str(exc))], EXIT_ERRORS, stderr_all=True)
+    if "-" in paths:
+        if in_place:
+            return Run(b"", [Result(rule("MHR101"), "--in-place cannot rewrite stdin ('-')")],
+                       EXIT_ERRORS, stderr_all=True)
+        files.insert(paths.index("-") if paths.index("-") <= len(files) else len(files), Path("-"))
+    sources, problems = load_sources(files, stdin)
+    if problems:
+        return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
+    outcome = apply_mode(_resources(sources), config)
+    results = sorted_results(outcome.results)
+    code = EXIT_ERRORS if has_errors(results) else EXIT_OK
+    texts: list[tuple[Source, str]] = []
+    for src in sources:
+        local = {
+            pos - src.first_position: edit
+            for pos, edit in _edits(outcome.changes).items()
+            if src.first_position <= pos < src.first_position + len(src.bundle.items)
+        }
+        new_body = yamlio.splice_stream(src.bundle, local, [], src.text.newline) if local \
+            else src.text.body
+        texts.append((src, new_body))
+    if not in_place:
+        return Run(_joined(texts, outcome.added), results, code, stderr_all=True)
+    if code != EXIT_OK:
+        return Run(b"", results, code, stderr_all=True)
+    target_dir = roots[0] if roots else (files[0].parent if files else Path("."))
+    try:
+        written = write_in_place(texts, outcome.added, target_dir, roots, files)
+    except FilesError as exc:
+        results.append(Result(rule("MHR102"), str(exc)))
+        return Run(b"", sorted_results(results), EXIT_ERRORS, stderr_all=True)
+    summary = "\n".join(f"wrote {p}" for p in written)
+    return Run((summary + "\n").encode() if summary else b"", results, code, stderr_all=True)
+
+
+def _joined(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]]) -> bytes:
+    parts: list[str] = []
+    for src, body in texts:
+        if not body.strip():
+            continue
+        if parts and not body.lstrip().startswith("---"):
+            parts.append("---\n")
+        parts.append(body if body.endswith("\n") else body + "\n")
+    for obj in added:
+        parts.append(("---\n" if parts else "") + yamlio.dumps(obj))
+    return "".join(parts).encode("utf-8") or b"---\n"
+
+
+def _inside(path: Path, roots: Sequence[Path], files: Sequence[Path]) -> bool:
+    real = path.resolve()
+    return any(real.is_relative_to(r.resolve()) for r in roots) or any(
+        real == f.resolve() for f in files
+    )
+
+
+def write_in_place(
+    texts: Sequence[tuple[Source, str]],
+    added: Sequence[dict[str, object]],
+    target_dir: Path,
+    roots: Sequence[Path],
+    files: Sequence[Path],
+) -> list[Path]:
+    """Write changed files (and a new file for added resources); returns what was written."""
+    plan: list[tuple[Path, bytes | None]] = []
+    for src, body in texts:
+        if body == src.text.body:
+            continue
+        if not _has_documents(body):
+            plan.append((src.path, None))  # every resource of the file was deleted
+        else:
+            plan.append((src.path, yamlio.encode(src.text, body)))
+    if added:
+        name = str(added[0].get("metadata", {}).get("name", "redirect"))  # type: ignore[union-attr]
+        new_path = target_dir / f"{name}.yaml"
+        n = 2
+        while new_path.exists():
+            new_path = target_dir / f"{name}-{n}.yaml"
+            n += 1
+        if not _inside(new_path.parent, [target_dir, *roots], files):
+            raise FilesError(f"{new_path}: refusing to write outside the given paths")
+        plan.append((new_path, yamlio.dump_stream(list(added)).encode("utf-8")))
+    for path, _ in plan:
+        if not _inside(path, roots, files) and path.parent.resolve() != target_dir.resolve():
+            raise FilesError(f"{path}: refusing to write outside the given paths")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise FilesError(f"{path}: file is read-only; nothing was written")
+        if not os.access(path.parent, os.W_OK):
+            raise FilesError(f"{path.parent}: directory is read-only; nothing was written")
+    written = []
+    with _deferred_signals():
+        for path, data in plan:
+            if data is None:
+                path.unlink()
+            else:
+                atomic_write(path, data)
+            written.append(path)
+    return written
+
+
+def _has_documents(body: str) -> bool:
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+            return True
+    return False
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename: readers see the old or the new file."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while files are replaced; deliver them after the current file."""
+    received: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            os.kill(os.getpid(), received[0])

@@ -1,0 +1,180 @@
+"""Run → Config → Transform for each input form, from bytes to bytes.
+
+This is the one place that ties the YAML layer, the config, the transform and the checker
+together. It does no file-descriptor I/O itself (the CLI does): every function takes the input
+and returns a :class:`Run` with what to print and the exit code, so a failure at any step still
+produces complete output (the ResourceList with its items and an error result, in KRM mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from merge_https_redirects import yamlio
+from merge_https_redirects.config import Config, ConfigProblems, parse_config
+from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
+from merge_https_redirects.rules import rule
+from merge_https_redirects.transform import Change, Outcome, Resource, transform, wanted
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",
+                "config.kubernetes.io/v1alpha1")
+
+
+@dataclass
+class Run:
+    """What a run prints and returns."""
+
+    stdout: bytes = b""
+    results: list[Result] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    stderr_all: bool = False  # stream/files: every finding on stderr; KRM: only problems
+
+    def stderr_lines(self) -> list[str]:
+        return [r.one_line() for r in self.results
+                if self.stderr_all or r.level in ("error", "warning")]
+
+
+def input_error(exc: yamlio.YamlError, source: str = "") -> Result:
+    where = source
+    if exc.line is not None:
+        where = f"{source}:{exc.line}:{exc.column}" if source else f"line {exc.line}, column " \
+            f"{exc.column}"
+        message = f"{where}: {exc.message}" if source else f"{where}: {exc.message}"
+    else:
+        message = f"{source}: {exc.message}" if source else exc.message
+    return Result(rule("MHR101"), message,
+                  file=FileRef(source) if source else None)
+
+
+def _file_ref(item: yamlio.Item) -> FileRef | None:
+    ann = item.annotations
+    path = ann.get("internal.config.kubernetes.io/path") or ann.get("config.kubernetes.io/path")
+    if path is None:
+        return None
+    index = ann.get("internal.config.kubernetes.io/index") or ann.get(
+        "config.kubernetes.io/index")
+    return FileRef(path, int(index) if index and index.isdigit() else None)
+
+
+def resource_of(item: yamlio.Item, file: FileRef | None, position: int | None = None) -> Resource:
+    error = item.error
+    return Resource(
+        position=item.position if position is None else position,
+        api_version=item.api_version,
+        kind=item.kind,
+        name=item.name,
+        namespace=item.namespace,
+        annotations=item.annotations,
+        value=item.value,
+        error=(f"unreadable: {error}" if error else None),
+        file=file,
+    )
+
+
+def _edits(changes: dict[int, Change]) -> dict[int, yamlio.ItemEdit]:
+    return {pos: yamlio.ItemEdit(c.delete, c.remove) for pos, c in changes.items()}
+
+
+Mode = Callable[[Sequence[Resource], Config], Outcome]
+
+
+def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
+    """The transform for ``mode: merge``; the checker for ``mode: check``."""
+    if config.mode == "check":
+        from merge_https_redirects import checking
+
+        return checking.check_mode(resources, config)
+    outcome = transform(resources, config)
+    try:
+        from merge_https_redirects import checking
+    except ImportError:  # pragma: no cover - the checker ships with the package
+        return outcome
+    return checking.guard(resources, config, outcome)
+
+
+# --------------------------------------------------------------------------------------------
+# KRM: one ResourceList in, one out
+# --------------------------------------------------------------------------------------------
+def run_resource_list(text: yamlio.Text) -> Run:
+    try:
+        bundle = yamlio.scan_resource_list(text.body, wanted)
+    except yamlio.YamlError as exc:
+        return _broken_resource_list(text, input_error(exc))
+    previous: list[dict[str, Any]] = []  # existing results are kept as they are in the text
+    problems: list[Result] = []
+    if bundle.header_version not in KRM_VERSIONS:
+        problems.append(Result(rule("MHR101"), (
+            f"unsupported ResourceList apiVersion {bundle.header_version!r}, expect one of "
+            f"{', '.join(KRM_VERSIONS)}")))
+    config = Config()
+    if bundle.function_config_error is not None:
+        problems.append(Result(rule("MHR100"),
+                               f"functionConfig: {bundle.function_config_error}"))
+    else:
+        try:
+            config = parse_config(bundle.function_config)
+        except ConfigProblems as exc:
+            problems.extend(exc.results)
+    for item in bundle.items:
+        if not item.is_mapping:
+            problems.append(Result(rule("MHR101"),
+                                   f"items[{item.position}] is not a mapping (a resource)"))
+    if problems:
+        results = sorted_results(problems)
+        out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
+                                          text.newline)
+        return Run(yamlio.encode(text, out), results, EXIT_ERRORS)
+    resources = [resource_of(item, _file_ref(item)) for item in bundle.items]
+    outcome = apply_mode(resources, config)
+    results = sorted_results(outcome.results)
+    del previous
+    out = yamlio.splice_resource_list(
+        bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
+        text.newline,
+    )
+    return Run(yamlio.encode(text, out), results,
+               EXIT_ERRORS if has_errors(results) else EXIT_OK)
+
+
+def _broken_resource_list(text: yamlio.Text, error: Result) -> Run:
+    """Input that cannot be read: still a valid ResourceList on stdout, with the error."""
+    version = next((v for v in KRM_VERSIONS if v in text.body[:4096]), KRM_VERSIONS[0])
+    out = yamlio.dumps({"apiVersion": version, "kind": "ResourceList", "items": [],
+                        "results": [error.to_krm()]})
+    return Run(out.encode("utf-8"), [error], EXIT_ERRORS)
+
+
+# --------------------------------------------------------------------------------------------
+# Streams: plain multi-document YAML (Helm post-renderer, Argo CD, pipes)
+# --------------------------------------------------------------------------------------------
+def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
+    try:
+        bundle = yamlio.scan_stream(text.body, wanted)
+    except yamlio.YamlError as exc:
+        return Run(b"", [input_error(exc, source or "<stdin>")], EXIT_ERRORS, stderr_all=True)
+    resources = [
+        resource_of(item, FileRef(source, item.position) if source else None)
+        for item in bundle.items if item.is_mapping
+    ]
+    outcome = apply_mode(resources, config)
+    results = sorted_results(outcome.results)
+    out = yamlio.splice_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
+    if not out.strip():
+        # Everything was deleted: print an explicit empty document rather than nothing, so a
+        # host never mistakes the output for a crash (kpt deletes a package on empty output).
+        out = "---" + text.newline
+    return Run(yamlio.encode(text, out), results,
+               EXIT_ERRORS if has_errors(results) else EXIT_OK, stderr_all=True)
+
+
+def detect_resource_list(text: yamlio.Text) -> bool:
+    """Whether stdin holds a ResourceList (KRM mode) rather than a plain stream."""
+    try:
+        return yamlio.first_document_kind(text.body) == "ResourceList"
+    except yamlio.YamlError:
+        # Unreadable: answer as KRM when it looks like one, so kpt still gets a ResourceList.
+        head = text.body[:65536]
+        return "ResourceList" in head and "items" in head

@@ -1,0 +1,112 @@
+"""Findings as values: the KRM ``results`` entries every mode reports.
+
+A :class:`Result` is built by the transform, the checker and the config parser, collected, sorted
+and handed to the I/O boundary, which writes them into the ResourceList (KRM mode) or as one line
+each on stderr (stream and files modes). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from merge_https_redirects.rules import Rule
+
+Severity = Literal["error", "warning", "info"]
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Identity of a resource as the KRM results spec names it."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str = ""
+
+    def to_krm(self) -> dict[str, str]:
+        out = {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
+        if self.namespace:
+            out["namespace"] = self.namespace
+        return out
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """Where a resource came from: kpt/kustomize path annotation, or the file read in files mode."""
+
+    path: str
+    index: int | None = None
+
+    def to_krm(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.index is not None:
+            out["index"] = self.index
+        return out
+
+    def __str__(self) -> str:
+        return self.path if self.index is None else f"{self.path}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finding. ``rule`` gives the stable ID (``MHR001``) written into ``tags``."""
+
+    rule: Rule
+    message: str
+    severity: Severity | None = None  # None: the rule's default severity
+    resource: ResourceRef | None = None
+    field_path: str | None = None
+    file: FileRef | None = None
+    extra_tags: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def level(self) -> Severity:
+        return self.severity or self.rule.severity
+
+    def sort_key(self) -> tuple[Any, ...]:
+        ref = self.resource
+        return (
+            _SEVERITY_ORDER[self.level],
+            self.rule.id,
+            (ref.namespace, ref.kind, ref.name) if ref else ("", "", ""),
+            self.field_path or "",
+            self.message,
+        )
+
+    def to_krm(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message, "severity": self.level}
+        if self.resource is not None:
+            out["resourceRef"] = self.resource.to_krm()
+        if self.field_path is not None:
+            out["field"] = {"path": self.field_path}
+        if self.file is not None:
+            out["file"] = self.file.to_krm()
+        out["tags"] = {"rule": self.rule.id, "name": self.rule.name, **dict(self.extra_tags)}
+        return out
+
+    def one_line(self) -> str:
+        """The stderr form: ``error MHR010 Gateway ns/gw spec.servers[0]: message (file.yaml)``."""
+        parts = [f"{self.level} {self.rule.id}"]
+        if self.resource is not None:
+            parts.append(str(self.resource))
+        if self.field_path:
+            parts.append(self.field_path)
+        text = " ".join(parts) + ": " + self.message.replace("\n", " ")
+        if self.file is not None:
+            text += f" ({self.file})"
+        return text
+
+
+def sorted_results(results: list[Result]) -> list[Result]:
+    """Errors first, then by rule and resource: stable output for reviewers and golden tests."""
+    return sorted(results, key=Result.sort_key)
+
+
+def has_errors(results: list[Result]) -> bool:
+    return any(r.level == "error" for r in results)

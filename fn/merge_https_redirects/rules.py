@@ -1,0 +1,87 @@
+"""Stable IDs of every finding, with what each one means.
+
+IDs never change meaning once released; the README's rule table and ``--help`` are generated from
+this registry (see :func:`rules_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Literal["error", "warning", "info"]
+    doc: str
+
+
+_RULES = [
+    # --- the rewrite (merge mode) ---
+    Rule("MHR000", "summary", "info", "Summary of what the run changed."),
+    Rule("MHR001", "redirect-server-removed", "info",
+         "A port-80 httpsRedirect server was removed from a Gateway; the dedicated Gateway of "
+         "its selector now redirects that host."),
+    Rule("MHR002", "dedicated-gateway-added", "info",
+         "A dedicated redirect Gateway (hosts [\"*\"], httpsRedirect, no VirtualService bound) "
+         "was added for a gateway selector."),
+    Rule("MHR003", "dedicated-gateway-reused", "info",
+         "An existing Gateway already has the dedicated shape and is kept as the selector's "
+         "redirect Gateway."),
+    Rule("MHR004", "gateway-deleted", "info",
+         "A Gateway left without servers was deleted."),
+    Rule("MHR005", "gateway-reference-dropped", "info",
+         "A VirtualService `gateways` entry pointing at a deleted Gateway or at a dedicated "
+         "Gateway was dropped."),
+    Rule("MHR006", "virtualservice-deleted", "warning",
+         "A VirtualService bound only to Gateways that served nothing but redirects was deleted: "
+         "its routes could never be reached, and an empty `gateways` list would bind it to the "
+         "mesh."),
+    Rule("MHR007", "host-not-served", "warning",
+         "IST0132: a VirtualService host is not served by any server of a Gateway it references."),
+    Rule("MHR008", "conflict", "error",
+         "A plain port-80 server would capture or expose a redirected host, or a non-HTTP server "
+         "shares the port: the selector's Gateways are left unchanged."),
+    Rule("MHR009", "conflict-skipped", "warning",
+         "onConflict: skip left a conflicting selector's Gateways unchanged."),
+    Rule("MHR010", "invalid-resource", "error",
+         "An Istio resource has a field of the wrong type or shape; it is left untouched."),
+    Rule("MHR011", "routing-regression", "error",
+         "The rewrite would change which names pass HTTP-01 or which hosts are redirected; "
+         "nothing was changed (a bug: please report it)."),
+    Rule("MHR012", "legacy-api", "warning",
+         "A resource uses an API version that current controllers no longer serve."),
+    # --- the HTTP-01 checker (check mode, explain) ---
+    Rule("MHR020", "http01-summary", "info", "Summary of the HTTP-01 check."),
+    Rule("MHR021", "http01-redirected", "error",
+         "The solver's challenge URL for this name is redirected to https before any route."),
+    Rule("MHR022", "http01-unroutable", "error",
+         "The solver's challenge URL for this name reaches no route (404) or no gateway workload."),
+    Rule("MHR023", "http01-impossible", "error",
+         "HTTP-01 cannot validate this name (a wildcard needs DNS-01)."),
+    Rule("MHR024", "http01-out-of-scope", "info",
+         "The name is solved by DNS-01, Gateway API or another ingress class: not checked here."),
+    Rule("MHR025", "issuer-missing", "warning",
+         "The referenced Issuer or ClusterIssuer is not in the bundle."),
+    # --- input and configuration ---
+    Rule("MHR100", "invalid-config", "error", "The functionConfig is invalid."),
+    Rule("MHR101", "invalid-input", "error",
+         "The input is not valid YAML, not a ResourceList, or breaks a documented limit."),
+    Rule("MHR102", "write-refused", "error",
+         "A file could not be written, or a path would leave the given directories."),
+]
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def rule(rule_id: str) -> Rule:
+    return RULES[rule_id]
+
+
+def rules_table() -> str:
+    """Markdown table of all rules (README and ``--help``)."""
+    lines = ["| ID | name | severity | meaning |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r.id} | {r.name} | {r.severity} | {r.doc} |" for r in _RULES]
+    return "\n".join(lines)

@@ -1,0 +1,530 @@
+"""The rewrite (mode ``merge``): pure, no I/O.
+
+Input: the bundle's resources as :class:`Resource` values and a :class:`Config`. Output: an
+:class:`Outcome` — per-resource :class:`Change` (delete it, or delete some sequence entries),
+new Gateways to append, and results. The I/O boundary applies the changes to the text.
+
+Per gateway selector (Gateways grouped by their exact ``spec.selector``; no selector is a group
+of its own) that has port-80 redirect servers:
+
+1. refuse conflicts (a plain server that would capture or expose a redirected host, a non-HTTP
+   server on the port) — the group is left as it is;
+2. keep or create exactly one dedicated Gateway (``hosts: ["*"]`` + ``httpsRedirect`` per port);
+3. remove every other redirect server of the group; delete Gateways left without servers;
+4. drop VirtualService references to deleted and dedicated Gateways; delete VirtualServices
+   left with no gateway (never leave an empty list: that binds to the mesh).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from merge_https_redirects import dedicated
+from merge_https_redirects.config import Config
+from merge_https_redirects.istio import (
+    REDIRECT_PROTOCOLS,
+    Gateway,
+    Server,
+    VirtualService,
+    host_covers,
+    hosts_intersect,
+    is_istio,
+    read_gateway,
+    read_virtual_service,
+    resolve_gateway_ref,
+    split_server_host,
+)
+from merge_https_redirects.results import FileRef, ResourceRef, Result
+from merge_https_redirects.rules import rule
+
+Path = tuple[str | int, ...]
+Selector = tuple[tuple[str, str], ...] | None
+GatewayKey = tuple[str, str]  # (namespace, name)
+
+PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
+INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One input resource. ``value`` is set for the kinds the function reads."""
+
+    position: int
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    annotations: dict[str, str]
+    value: dict[str, Any] | None = None
+    error: str | None = None  # why ``value`` could not be read (bad YAML inside the item)
+    error_path: str | None = None
+    file: FileRef | None = None
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.api_version, self.kind, self.name, self.namespace)
+
+    @property
+    def local_config(self) -> bool:
+        return self.annotations.get(LOCAL_CONFIG, "").lower() == "true"
+
+    @property
+    def path(self) -> str | None:
+        for key in PATH_ANNOTATIONS:
+            if key in self.annotations:
+                return self.annotations[key]
+        return None
+
+
+@dataclass(frozen=True)
+class Change:
+    delete: bool = False
+    remove: tuple[Path, ...] = ()
+
+
+@dataclass
+class Outcome:
+    changes: dict[int, Change] = field(default_factory=dict)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    #: Every dedicated Gateway after the run (added and reused), for the chart generator.
+    dedicated: list[dict[str, Any]] = field(default_factory=list)
+
+
+def wanted(api_version: str, kind: str) -> bool:
+    """Kinds whose full value the function reads (everything else stays opaque text)."""
+    if is_istio(api_version, kind):
+        return True
+    group = api_version.partition("/")[0]
+    if group in ("cert-manager.io", "certmanager.k8s.io") and kind in (
+        "Certificate", "Issuer", "ClusterIssuer"
+    ):
+        return True
+    return group == "networking.k8s.io" or (group == "extensions" and kind == "Ingress")
+
+
+@dataclass
+class _GatewayEntry:
+    resource: Resource
+    view: Gateway
+
+    @property
+    def key(self) -> GatewayKey:
+        return (self.view.namespace, self.view.name)
+
+
+def _is_redirect(server: Server, ports: Sequence[int]) -> bool:
+    return server.port in ports and server.protocol in REDIRECT_PROTOCOLS and server.https_redirect
+
+
+def _is_catch_all(server: Server) -> bool:
+    return len(server.hosts) == 1 and server.hosts[0] in ("*", "*/*")
+
+
+def _selector_text(selector: Selector) -> str:
+    if selector is None:
+        return "(no selector: every gateway workload)"
+    return "{" + ", ".join(f"{k}: {v}" for k, v in selector) + "}"
+
+
+def transform(resources: Sequence[Resource], config: Config) -> Outcome:
+    """The merge rewrite; see the module docstring."""
+    outcome = Outcome()
+    gateways: list[_GatewayEntry] = []
+    services: list[tuple[Resource, VirtualService]] = []
+    for res in resources:
+        if res.value is None or res.local_config or not is_istio(res.api_version, res.kind):
+            if res.error and is_istio(res.api_version, res.kind) and not res.local_config:
+                outcome.results.append(_invalid(res, res.error_path or "", res.error))
+            continue
+        if res.kind == "Gateway":
+            gw_view, problems = read_gateway(res.value, res.namespace, res.name)
+            if gw_view is not None:
+                gateways.append(_GatewayEntry(res, gw_view))
+        else:
+            vs_view, problems = read_virtual_service(res.value, res.namespace, res.name)
+            if vs_view is not None:
+                services.append((res, vs_view))
+        for path, problem in problems:
+            outcome.results.append(_invalid(res, path, f"{path} {problem}"))
+
+    bound: dict[GatewayKey, list[tuple[Resource, VirtualService]]] = {}
+    for res, vs in services:
+        for ref in vs.gateways:
+            target = resolve_gateway_ref(ref, vs.namespace)
+            if target is not None:
+                bound.setdefault(target, []).append((res, vs))
+
+    groups: dict[Selector, list[_GatewayEntry]] = {}
+    for entry in gateways:
+        groups.setdefault(entry.view.selector, []).append(entry)
+
+    by_key = {e.key: e for e in gateways}
+    taken_names = {e.key for e in gateways}
+    taken_paths = {r.path for r in resources if r.path}
+    deleted: set[GatewayKey] = set()
+    dedicated_keys: set[GatewayKey] = set()
+    edited_gateways: set[GatewayKey] = set()
+    removed_servers = 0
+    added = reused = 0
+    first_new = True
+    ports = config.ports
+
+    for selector, members in groups.items():
+        redirects = [(e, s) for e in members for s in e.view.servers if _is_redirect(s, ports)]
+        if not redirects:
+            continue
+        needed = sorted({s.port for _, s in redirects})
+        conflicts = _conflicts(members, needed, redirects)
+        if conflicts:
+            skip = config.on_conflict == "skip"
+            for entry, server, why in conflicts:
+                outcome.results.append(Result(
+                    rule("MHR009" if skip else "MHR008"),
+                    f"selector {_selector_text(selector)}: {why}; "
+                    + ("its Gateways were left unchanged (onConflict: skip)" if skip else
+                       "no Gateway of this selector was changed (resolve the conflict, or set "
+                       "onConflict: skip)"),
+                    resource=entry.resource.ref,
+                    field_path=f"spec.servers[{server.index}]",
+                    file=entry.resource.file,
+                ))
+            continue
+
+        chosen = _choose_dedicated(members, needed, ports)
+        covered: dict[int, GatewayKey] = {}
+        for entry in chosen:
+            for server in entry.view.servers:
+                covered.setdefault(server.port, entry.key)
+            dedicated_keys.add(entry.key)
+            reused += 1
+            outcome.dedicated.append(_strip_bookkeeping(entry.resource.value or {}))
+            outcome.results.append(Result(
+                rule("MHR003"),
+                f"kept as the redirect Gateway of selector {_selector_text(selector)}",
+                resource=entry.resource.ref, file=entry.resource.file,
+            ))
+        missing = [p for p in needed if p not in covered]
+        new_gateway: dict[str, Any] | None = None
+        if missing:
+            new_gateway = _new_gateway(
+                selector, members, missing, config, first_new, taken_names, taken_paths
+            )
+            first_new = False
+            meta = new_gateway["metadata"]
+            key = (meta["namespace"], meta["name"])
+            taken_names.add(key)
+            dedicated_keys.add(key)
+            for p in missing:
+                covered[p] = key
+            outcome.added.append(new_gateway)
+            outcome.dedicated.append(_strip_bookkeeping(new_gateway))
+            added += 1
+            outcome.results.append(Result(
+                rule("MHR002"),
+                f"added dedicated redirect Gateway {key[0]}/{key[1]} for selector "
+                f"{_selector_text(selector)} on port(s) {', '.join(map(str, missing))}",
+                resource=ResourceRef(new_gateway["apiVersion"], "Gateway", key[1], key[0]),
+                file=_new_file_ref(new_gateway),
+            ))
+
+        for entry in members:
+            if entry.key in dedicated_keys:
+                continue
+            remove = [s for s in entry.view.servers if _is_redirect(s, ports)]
+            if not remove:
+                continue
+            removed_servers += len(remove)
+            edited_gateways.add(entry.key)
+            res = entry.resource
+            detail = "; ".join(
+                f"spec.servers[{s.index}] (port {s.port}, hosts {', '.join(s.hosts) or '-'})"
+                for s in remove
+            )
+            if len(remove) == len(entry.view.servers):
+                deleted.add(entry.key)
+                outcome.changes[res.position] = Change(delete=True)
+                outcome.results.append(Result(
+                    rule("MHR004"),
+                    f"deleted: it only held redirect server(s) {detail}, now served by "
+                    f"{_covering_text(covered, remove)}",
+                    resource=res.ref, file=res.file,
+                ))
+            else:
+                outcome.changes[res.position] = Change(
+                    remove=tuple(("spec", "servers", s.index) for s in remove)
+                )
+                outcome.results.append(Result(
+                    rule("MHR001"),
+                    f"removed redirect server(s) {detail}; {_covering_text(covered, remove)} "
+                    "redirects them now",
+                    resource=res.ref, field_path=f"spec.servers[{remove[0].index}]",
+                    file=res.file,
+                ))
+
+    vs_deleted = _rewire_virtual_services(services, deleted, dedicated_keys, outcome)
+    _warn_unserved_hosts(services, by_key, outcome, edited_gateways, vs_deleted)
+    outcome.results.append(Result(
+        rule("MHR000"),
+        f"removed {removed_servers} redirect server(s) from {len(edited_gateways)} Gateway(s); "
+        f"added {added} and reused {reused} dedicated Gateway(s); deleted {len(deleted)} "
+        f"Gateway(s) and {vs_deleted} VirtualService(s)",
+    ))
+    return outcome
+
+
+def _invalid(res: Resource, path: str, message: str) -> Result:
+    return Result(
+        rule("MHR010"),
+        f"{message}; the resource was left untouched",
+        resource=res.ref,
+        field_path=path or None,
+        file=res.file,
+    )
+
+
+def _covering_text(covered: dict[int, GatewayKey], servers: Sequence[Server]) -> str:
+    keys = sorted({covered[s.port] for s in servers if s.port in covered})
+    return ", ".join(f"{ns}/{name}" for ns, name in keys) or "the dedicated Gateway"
+
+
+def _conflicts(
+    members: Sequence[_GatewayEntry],
+    ports: Sequence[int],
+    redirects: Sequence[tuple[_GatewayEntry, Server]],
+) -> list[tuple[_GatewayEntry, Server, str]]:
+    """Servers that make the rewrite change which requests get redirected."""
+    found = []
+    redirect_hosts = {
+        s.port: [] for _, s in redirects
+    }  # type: dict[int, list[tuple[str, _GatewayEntry]]]
+    for entry, server in redirects:
+        for _, hostname in server.hostnames(entry.view.namespace):
+            redirect_hosts[server.port].append((hostname, entry))
+    for entry in members:
+        for server in entry.view.servers:
+            if server.port not in ports or server.https_redirect and server.protocol in (
+                REDIRECT_PROTOCOLS
+            ):
+                continue
+            where = f"{entry.view.namespace}/{entry.view.name} spec.servers[{server.index}]"
+            if not server.is_http:
+                found.append((entry, server, (
+                    f"{where} is a {server.protocol or 'protocol-less'} server on port "
+                    f"{server.port}, which also carries redirect servers"
+                )))
+                continue
+            for _, hostname in server.hostnames(entry.view.namespace):
+                if hostname == "*":
+                    found.append((entry, server, (
+                        f"{where} serves plain HTTP for every host ('*') on port {server.port}: "
+                        "it would take the dedicated Gateway's catch-all redirect"
+                    )))
+                    break
+                exposed = sorted({
+                    h for h, _ in redirect_hosts[server.port] if host_covers(hostname, h)
+                })
+                if exposed:
+                    found.append((entry, server, (
+                        f"{where} serves plain HTTP for {hostname!r}, which covers redirected "
+                        f"host(s) {', '.join(exposed)} on port {server.port}: removing their "
+                        "redirect would expose them over plain HTTP"
+                    )))
+                    break
+    return found
+
+
+def _choose_dedicated(
+    members: Sequence[_GatewayEntry], needed: Sequence[int], ports: Sequence[int]
+) -> list[_GatewayEntry]:
+    """Existing Gateways of the dedicated shape to keep, fewest first: each holds only
+    catch-all redirect servers on distinct configured ports."""
+    candidates = []
+    for entry in members:
+        servers = entry.view.servers
+        if not servers:
+            continue
+        server_ports = [s.port for s in servers]
+        if len(set(server_ports)) != len(server_ports):
+            continue
+        if all(_is_redirect(s, ports) and _is_catch_all(s) for s in servers):
+            candidates.append(entry)
+    candidates.sort(key=lambda e: (-len(e.view.servers), e.view.namespace, e.view.name))
+    chosen: list[_GatewayEntry] = []
+    covered: set[int] = set()
+    for entry in candidates:
+        entry_ports = {s.port for s in entry.view.servers}
+        if entry_ports & covered:
+            continue
+        if entry_ports & set(needed):
+            chosen.append(entry)
+            covered |= entry_ports
+    return chosen
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _new_name(
+    selector: Selector, base: str, namespace: str, first: bool, taken: set[GatewayKey]
+) -> str:
+    if first:
+        candidate = base
+    else:
+        suffix = "all-workloads" if selector is None else "-".join(v for _, v in selector)
+        candidate = f"{base}-{_SLUG.sub('-', suffix.lower()).strip('-') or 'selector'}"
+    candidate = candidate[:253].rstrip("-.")
+    name, n = candidate, 2
+    while (namespace, name) in taken:
+        name = f"{candidate[:249]}-{n}"
+        n += 1
+    return name
+
+
+def _new_gateway(
+    selector: Selector,
+    members: Sequence[_GatewayEntry],
+    ports: Sequence[int],
+    config: Config,
+    first: bool,
+    taken_names: set[GatewayKey],
+    taken_paths: set[str],
+) -> dict[str, Any]:
+    name = _new_name(selector, config.name, config.namespace, first, taken_names)
+    sources = [e for e in members if any(_is_redirect(s, config.ports) for s in e.view.servers)]
+    versions = Counter(e.resource.api_version for e in sources)
+    api_version = max(versions, key=lambda v: (versions[v], -sources_index(sources, v)))
+    annotations = None
+    source_path = next((e.resource.path for e in sources if e.resource.path), None)
+    if source_path is not None:
+        directory = source_path.rsplit("/", 1)[0] + "/" if "/" in source_path else ""
+        path, n = f"{directory}{name}.yaml", 2
+        while path in taken_paths:
+            path = f"{directory}{name}-{n}.yaml"
+            n += 1
+        taken_paths.add(path)
+        annotations = {
+            "config.kubernetes.io/path": path,
+            "config.kubernetes.io/index": "0",
+            "internal.config.kubernetes.io/path": path,
+            "internal.config.kubernetes.io/index": "0",
+        }
+    return dedicated.dedicated_gateway(
+        name, config.namespace, dict(selector) if selector is not None else None, ports,
+        api_version=api_version, annotations=annotations,
+    )
+
+
+def sources_index(sources: Sequence[_GatewayEntry], version: str) -> int:
+    return next(i for i, e in enumerate(sources) if e.resource.api_version == version)
+
+
+def _new_file_ref(gateway: dict[str, Any]) -> FileRef | None:
+    path = gateway["metadata"].get("annotations", {}).get("internal.config.kubernetes.io/path")
+    return FileRef(path, 0) if path else None
+
+
+_BOOKKEEPING = re.compile(
+    r"(internal\.)?config\.kubernetes\.io/|config\.k8s\.io/|kustomize\.config\.k8s\.io/"
+)
+
+
+def _strip_bookkeeping(gateway: dict[str, Any]) -> dict[str, Any]:
+    """The Gateway without the hosts' bookkeeping annotations (for the chart generator)."""
+    out = dict(gateway)
+    meta = dict(out.get("metadata") or {})
+    annotations = {
+        k: v for k, v in (meta.get("annotations") or {}).items() if not _BOOKKEEPING.match(k)
+    }
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    out["metadata"] = meta
+    return out
+
+
+def _rewire_virtual_services(
+    services: Sequence[tuple[Resource, VirtualService]],
+    deleted: set[GatewayKey],
+    dedicated_keys: set[GatewayKey],
+    outcome: Outcome,
+) -> int:
+    removed_count = 0
+    for res, vs in services:
+        drop = []
+        for i, ref in enumerate(vs.gateways):
+            target = resolve_gateway_ref(ref, vs.namespace)
+            if target is not None and (target in deleted or target in dedicated_keys):
+                drop.append((i, ref, target in deleted))
+        if not drop:
+            continue
+        if len(drop) == len(vs.gateways):
+            removed_count += 1
+            outcome.changes[res.position] = Change(delete=True)
+            outcome.results.append(Result(
+                rule("MHR006"),
+                "deleted: every Gateway it was bound to ("
+                + ", ".join(ref for _, ref, _ in drop)
+                + ") only redirected to https, so its routes were unreachable; an empty "
+                "`gateways` list would have bound it to the mesh",
+                resource=res.ref, file=res.file,
+            ))
+            continue
+        outcome.changes[res.position] = Change(
+            remove=tuple(("spec", "gateways", i) for i, _, _ in drop)
+        )
+        for i, ref, was_deleted in drop:
+            why = ("the Gateway was deleted (it only held redirect servers)" if was_deleted
+                   else "it is a dedicated redirect Gateway, which must stay unbound")
+            outcome.results.append(Result(
+                rule("MHR005"),
+                f"dropped gateways[{i}] {ref!r}: {why}",
+                resource=res.ref, field_path=f"spec.gateways[{i}]", file=res.file,
+            ))
+    return removed_count
+
+
+def _warn_unserved_hosts(
+    services: Sequence[tuple[Resource, VirtualService]],
+    by_key: dict[GatewayKey, _GatewayEntry],
+    outcome: Outcome,
+    edited: set[GatewayKey],
+    _vs_deleted: int,
+) -> None:
+    """IST0132 for VirtualServices bound to a Gateway this run edited."""
+    for res, vs in services:
+        change = outcome.changes.get(res.position)
+        if change is not None and change.delete:
+            continue
+        dropped = {p[2] for p in change.remove} if change else set()
+        for i, ref in enumerate(vs.gateways):
+            target = resolve_gateway_ref(ref, vs.namespace)
+            if i in dropped or target is None or target not in edited:
+                continue
+            entry = by_key[target]
+            gw_change = outcome.changes.get(entry.resource.position)
+            removed = {p[2] for p in gw_change.remove} if gw_change else set()
+            remaining = [s for s in entry.view.servers if s.index not in removed]
+            missing = [
+                h for h in vs.hosts
+                if not any(
+                    ns in ("*", vs.namespace) and hosts_intersect(hostname, h)
+                    for s in remaining
+                    for ns, hostname in (split_server_host(x, entry.view.namespace)
+                                         for x in s.hosts)
+                )
+            ]
+            if missing:
+                outcome.results.append(Result(
+                    rule("MHR007"),
+                    f"IST0132: one or more host [{', '.join(missing)}] defined in "
+                    f"VirtualService {vs.namespace}/{vs.name} not found in Gateway "
+                    f"{target[0]}/{target[1]}",
+                    resource=res.ref, field_path=f"spec.gateways[{i}]", file=res.file,
+                ))

@@ -1,0 +1,994 @@
+"""The YAML layer: the only module that imports a YAML library.
+
+Design (see README, "Performance"): the input text is never re-serialised. libyaml's C parser
+turns it into an event stream with character marks; one pass over the events finds every item
+(a ResourceList entry or a stream document), reads the few fields every item needs (apiVersion,
+kind, name, namespace, annotations) and builds plain Python values only for the items the caller
+asks for (Istio and cert-manager kinds). Output is the input text with edits spliced in: removed
+sequence entries lose exactly their lines, deleted items their lines, new items and results are
+appended in the input's style. Everything the function does not touch is emitted byte for byte.
+
+Public surface:
+- :func:`loads`, :func:`loads_all`, :func:`dumps` for small documents (configs, new objects);
+- :func:`decode` for raw bytes;
+- :func:`scan_resource_list`, :func:`scan_stream`, :func:`first_document_kind` to read bundles;
+- :func:`splice_resource_list`, :func:`splice_stream` to write them back with edits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml import events as ev
+
+try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the same events.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML wheels bundle libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+# ---------------------------------------------------------------------------------------------
+# Limits (documented in the README, "Limits")
+# ---------------------------------------------------------------------------------------------
+#: Largest input accepted, in bytes.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+#: Deepest nesting of collections accepted anywhere in the input.
+MAX_DEPTH = 200
+#: Most nodes an item may expand to through aliases (a "billion laughs" input stops here).
+MAX_ALIAS_NODES = 10_000
+
+Path = tuple[str | int, ...]
+
+
+class YamlError(Exception):
+    """Bad YAML or a broken limit; ``line``/``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        where = f"line {line}, column {column}: " if line is not None else ""
+        super().__init__(where + message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes and text
+# ---------------------------------------------------------------------------------------------
+_BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Text:
+    """Decoded input: ``body`` without BOM; the BOM and newline style to restore on output."""
+
+    body: str
+    bom: bool
+    newline: str
+
+
+def decode(data: bytes) -> Text:
+    """UTF-8 (with or without BOM) to :class:`Text`; anything else is a :class:`YamlError`."""
+    if len(data) > MAX_INPUT_BYTES:
+        raise YamlError(f"input is {len(data)} bytes, over the limit of {MAX_INPUT_BYTES} bytes")
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        data = data[3:]
+    try:
+        body = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlError(
+            f"input is not UTF-8 (byte 0x{data[exc.start]:02x})", line, column
+        ) from None
+    if body.startswith(_BOM):  # a second BOM would be content; refuse rather than guess
+        raise YamlError("input starts with two byte order marks", 1, 1)
+    newline = "\r\n" if "\r\n" in body[:65536] else "\n"
+    return Text(body, bom, newline)
+
+
+def encode(text: Text, body: str) -> bytes:
+    return ((_BOM if text.bom else "") + body).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Events -> plain values (safe: no Python tags, no duplicate keys, bounded aliases and depth)
+# ---------------------------------------------------------------------------------------------
+_STR = "tag:yaml.org,2002:str"
+_SAFE_SCALAR_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:binary",
+    "!",
+}
+_SAFE_SEQ_TAGS = {None, "tag:yaml.org,2002:seq", "!"}
+_SAFE_MAP_TAGS = {None, "tag:yaml.org,2002:map", "!"}
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+def _scalar(event: Any) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        if not event.implicit[0] or tag == "!":
+            return event.value  # quoted or block scalar: always a string
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))
+    if tag not in _SAFE_SCALAR_TAGS:
+        raise YamlError(f"unsupported tag {tag!r}", *_mark(event))
+    if tag == _STR:
+        return event.value
+    if tag == "tag:yaml.org,2002:timestamp":
+        return event.value  # Kubernetes reads timestamps as strings
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+    try:
+        return _constructor.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise YamlError(f"bad {tag.rsplit(':', 1)[-1]} value {event.value!r}: {exc}",
+                        *_mark(event)) from None
+
+
+class _Builder:
+    """Builds plain values from a list of events (one item), resolving aliases through a
+    document-wide anchor table and counting every node built from an alias."""
+
+    def __init__(self, anchors: dict[str, tuple[list[Any], int]]) -> None:
+        self.anchors = anchors
+        self.alias_nodes = 0
+        self.in_alias = 0
+
+    def build(self, events: list[Any], pos: int, depth: int = 0) -> tuple[Any, int]:
+        event = events[pos]
+        kind = type(event)
+        if depth > MAX_DEPTH:
+            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
+        if self.in_alias:
+            self.alias_nodes += 1
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise YamlError(
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes", *_mark(event)
+                )
+        if kind is ev.ScalarEvent:
+            return _scalar(event), pos + 1
+        if kind is ev.AliasEvent:
+            target = self.anchors.get(event.anchor)
+            if target is None:
+                raise YamlError(f"unknown alias *{event.anchor}", *_mark(event))
+            self.in_alias += 1
+            try:
+                value, _ = self.build(target[0], target[1], depth + 1)
+            finally:
+                self.in_alias -= 1
+            return value, pos + 1
+        if kind is ev.SequenceStartEvent:
+            if event.tag not in _SAFE_SEQ_TAGS:
+                raise YamlError(f"unsupported tag {event.tag!r}", *_mark(event))
+            seq: list[Any] = []
+            pos += 1
+            while type(events[pos]) is not ev.SequenceEndEvent:
+                value, pos = self.build(events, pos, depth + 1)
+                seq.append(value)
+            return seq, pos + 1
+        if kind is ev.MappingStartEvent:
+            if event.tag not in _SAFE_MAP_TAGS:
+                raise YamlError(f"unsupported tag {event.tag!r}", *_mark(event))
+            mapping: dict[Any, Any] = {}
+            merged: dict[Any, Any] = {}
+            pos += 1
+            while type(events[pos]) is not ev.MappingEndEvent:
+                key_event = events[pos]
+                key, pos = self.build(events, pos, depth + 1)
+                value, pos = self.build(events, pos, depth + 1)
+                if (
+                    key == "<<"
+                    and type(key_event) is ev.ScalarEvent
+                    and key_event.implicit[0]
+                    and key_event.tag is None
+                ):
+                    for part in value if isinstance(value, list) else [value]:
+                        if not isinstance(part, dict):
+                            raise YamlError("merge key '<<' needs a mapping", *_mark(key_event))
+                        for k, v in part.items():
+                            merged.setdefault(k, v)
+                    continue
+                if isinstance(key, (dict, list)):
+                    raise YamlError("a mapping key must be a scalar", *_mark(key_event))
+                if key in mapping:
+                    raise YamlError(
+                        f"duplicate key {key!r} (the result would depend on which copy wins)",
+                        *_mark(key_event),
+                    )
+                mapping[key] = value
+            for k, v in merged.items():
+                mapping.setdefault(k, v)
+            return mapping, pos + 1
+        raise YamlError(f"unexpected {kind.__name__}", *_mark(event))  # pragma: no cover
+
+
+def _parse_events(text: str) -> Iterator[Any]:
+    """libyaml events, with its errors turned into :class:`YamlError` and depth checked."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while True:
+            try:
+                event = loader.get_event()
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                problem = exc.problem or exc.context or "invalid YAML"
+                if mark is not None:
+                    raise YamlError(problem, mark.line + 1, mark.column + 1) from None
+                raise YamlError(problem) from None
+            except yaml.YAMLError as exc:
+                raise YamlError(str(exc).replace("\n", " ")) from None
+            if event is None:
+                return
+            kind = type(event)
+            if kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
+            elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                depth -= 1
+            yield event
+    finally:
+        loader.dispose()
+
+
+def _collect_node(events: Iterator[Any], first: Any) -> list[Any]:
+    """The events of the node starting with ``first`` (which is already consumed)."""
+    out = [first]
+    kind = type(first)
+    if kind is ev.ScalarEvent or kind is ev.AliasEvent:
+        return out
+    level = 1
+    append = out.append
+    for event in events:
+        append(event)
+        k = type(event)
+        if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
+            level += 1
+        elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
+            level -= 1
+            if level == 0:
+                break
+    return out
+
+
+def _register_anchors(node_events: list[Any], anchors: dict[str, tuple[list[Any], int]]) -> None:
+    for i, event in enumerate(node_events):
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and type(event) is not ev.AliasEvent:
+            anchors[anchor] = (node_events, i)
+
+
+def loads_all(text: str) -> list[Any]:
+    """Every document of ``text`` as plain values (safe, strict: see module doc)."""
+    docs: list[Any] = []
+    events = _parse_events(text)
+    anchors: dict[str, tuple[list[Any], int]] = {}
+    for event in events:
+        if type(event) is ev.DocumentStartEvent:
+            anchors = {}
+            root = _collect_node(events, next(events))
+            _register_anchors(root, anchors)
+            value, _ = _Builder(anchors).build(root, 0)
+            docs.append(value)
+    return docs
+
+
+def loads(text: str) -> Any:
+    """One document (``None`` for an empty input); several documents are an error."""
+    docs = loads_all(text)
+    if len(docs) > 1:
+        raise YamlError(f"expected one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Block style, keys in insertion order; ``wide`` indents sequences under their key."""
+
+    wide = False
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False if self.wide else indentless)
+
+
+class _WideDumper(_BlockDumper):
+    wide = True
+
+
+def dumps(obj: Any, *, wide: bool = False, newline: str = "\n") -> str:
+    """One document in block style, as kpt and kustomize write them (key order kept)."""
+    text: str = yaml.dump(
+        obj,
+        Dumper=_WideDumper if wide else _BlockDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=4096,
+    )
+    return text if newline == "\n" else text.replace("\n", newline)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scanning bundles
+# ---------------------------------------------------------------------------------------------
+Wanted = Callable[[str, str], bool]
+
+
+@dataclass
+class Item:
+    """One resource of a bundle with where its text is.
+
+    ``start`` is the offset of its first character (first key), ``end`` the offset just after
+    its last content character. ``value`` is the full object when the caller wanted this kind,
+    else ``None``; ``error`` explains why a wanted item could not be read.
+    """
+
+    position: int
+    start: int
+    end: int
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    annotations: dict[str, str]
+    value: dict[str, Any] | None = None
+    error: YamlError | None = None
+    is_mapping: bool = True
+
+
+@dataclass
+class Bundle:
+    """A scanned input: its items, plus where to put what the function adds."""
+
+    text: str
+    items: list[Item]
+    kind: str  # "ResourceList" or "stream"
+    # ResourceList only:
+    header_version: str = ""
+    function_config: Any = None
+    function_config_error: YamlError | None = None
+    items_dash_indent: int = 0  # column of the "-" of items
+    items_block: bool = True
+    results_span: tuple[int, int] | None = None  # value span of an existing results key
+    results_block: bool = False
+    results_dash_indent: int = 0
+    top_indent: int = 0
+    doc_end: int = 0  # end of the last content of the ResourceList
+    # stream only: document starts (offset of '---' or first token), and end of text
+    doc_starts: list[int] = field(default_factory=list)
+    wide_sequences: bool = False  # house style: sequences indented under their key
+
+
+def _content_end(events: Sequence[Any], text: str) -> int:
+    """Offset after the last non-blank character that belongs to the node of ``events``."""
+    end = 0
+    for event in events:
+        k = type(event)
+        if k is ev.ScalarEvent or k is ev.AliasEvent or (
+            (k is ev.SequenceEndEvent or k is ev.MappingEndEvent)
+            and text[event.start_mark.index : event.end_mark.index] in ("]", "}")
+        ):
+            end = max(end, event.end_mark.index)
+    while end > 0 and text[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+_HEAD_KEYS = {"apiVersion", "kind", "metadata"}
+_META_KEYS = {"name", "namespace", "annotations"}
+
+
+def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
+    """apiVersion, kind, name, namespace and string annotations of an item, from its events,
+    without building the rest."""
+    api_version = kind = name = namespace = ""
+    annotations: dict[str, str] = {}
+    n = len(events)
+    if not events or type(events[0]) is not ev.MappingStartEvent:
+        return api_version, kind, name, namespace, annotations
+    pos = 1
+
+    def skip(p: int) -> int:
+        level = 0
+        while True:
+            k = type(events[p])
+            if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
+                level += 1
+            elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
+                level -= 1
+            p += 1
+            if level <= 0:
+                return p
+
+    while pos < n and type(events[pos]) is not ev.MappingEndEvent:
+        key = events[pos]
+        pos += 1
+        value = events[pos]
+        if type(key) is not ev.ScalarEvent or key.value not in _HEAD_KEYS:
+            pos = skip(pos)
+            continue
+        if key.value == "metadata" and type(value) is ev.MappingStartEvent:
+            pos += 1
+            while type(events[pos]) is not ev.MappingEndEvent:
+                mkey = events[pos]
+                pos += 1
+                mval = events[pos]
+                if type(mkey) is ev.ScalarEvent and type(mval) is ev.ScalarEvent:
+                    if mkey.value == "name":
+                        name = mval.value
+                    elif mkey.value == "namespace":
+                        namespace = mval.value
+                elif (
+                    type(mkey) is ev.ScalarEvent
+                    and mkey.value == "annotations"
+                    and type(mval) is ev.MappingStartEvent
+                ):
+                    pos += 1
+                    while type(events[pos]) is not ev.MappingEndEvent:
+                        akey = events[pos]
+                        aval = events[pos + 1]
+                        if type(akey) is ev.ScalarEvent and type(aval) is ev.ScalarEvent:
+                            annotations[akey.value] = aval.value
+                            pos += 2
+                        else:
+                            pos = skip(skip(pos))
+                    pos += 1
+                    continue
+                pos = skip(pos)
+            pos += 1
+            continue
+        if type(value) is ev.ScalarEvent:
+            if key.value == "apiVersion":
+                api_version = value.value
+            elif key.value == "kind":
+                kind = value.value
+        pos = skip(pos)
+    return api_version, kind, name, namespace, annotations
+
+
+def _make_item(
+    position: int,
+    node: list[Any],
+    text: str,
+    wanted: Wanted,
+    anchors: dict[str, tuple[list[Any], int]],
+) -> Item:
+    first = node[0]
+    start = first.start_mark.index
+    end = _content_end(node, text)
+    if type(first) is not ev.MappingStartEvent:
+        return Item(position, start, end, "", "", "", "", {}, is_mapping=False)
+    api_version, kind, name, namespace, annotations = _head(node)
+    item = Item(position, start, end, api_version, kind, name, namespace, annotations)
+    if wanted(api_version, kind):
+        try:
+            value, _ = _Builder(anchors).build(node, 0)
+            item.value = value
+        except YamlError as exc:
+            item.error = exc
+    return item
+
+
+def _detect_wide(node: list[Any], text: str) -> bool | None:
+    """Whether block sequences in this node sit deeper than their key (kpt 'wide' seqindent)."""
+    for i, event in enumerate(node):
+        if (
+            type(event) is ev.SequenceStartEvent
+            and not event.flow_style
+            and i > 0
+            and type(node[i - 1]) is ev.ScalarEvent
+            and i + 1 < len(node)
+            and type(node[i + 1]) is not ev.SequenceEndEvent
+        ):
+            key_column = node[i - 1].start_mark.column
+            dash = _dash_before(text, node[i + 1].start_mark.index)
+            if dash is not None:
+                return _column(text, dash) > key_column
+    return None
+
+
+def _column(text: str, offset: int) -> int:
+    return offset - (text.rfind("\n", 0, offset) + 1)
+
+
+def _dash_before(text: str, offset: int) -> int | None:
+    """Offset of the block-sequence '-' that introduces the node at ``offset``."""
+    i = offset - 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    if i >= 0 and text[i] == "-":
+        return i
+    return None
+
+
+def first_document_kind(text: str) -> str | None:
+    """``kind`` of the first document when its root is a mapping (reads no further than it
+    must: kpt writes ``kind`` second)."""
+    events = _parse_events(text)
+    for event in events:
+        k = type(event)
+        if k is ev.DocumentStartEvent:
+            root = next(events)
+            if type(root) is not ev.MappingStartEvent:
+                return None
+            for key in events:
+                if type(key) is ev.MappingEndEvent:
+                    return None
+                value = next(events)
+                if type(key) is ev.ScalarEvent and key.value == "kind":
+                    return value.value if type(value) is ev.ScalarEvent else None
+                if type(value) is ev.MappingStartEvent or type(value) is ev.SequenceStartEvent:
+                    _collect_node(events, value)
+            return None
+    return None
+
+
+def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
+    """Scan a ``kind: ResourceList`` document (see :class:`Bundle`)."""
+    bundle = Bundle(text=text, items=[], kind="ResourceList")
+    events = _parse_events(text)
+    anchors: dict[str, tuple[list[Any], int]] = {}
+    documents = 0
+    for event in events:
+        k = type(event)
+        if k is ev.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise YamlError(
+                    "a ResourceList must be the only document of the input", *_mark(event)
+                )
+            root = next(events)
+            if type(root) is not ev.MappingStartEvent:
+                raise YamlError("a ResourceList must be a mapping", *_mark(root))
+            bundle.top_indent = root.start_mark.column
+            _scan_resource_list_body(bundle, events, anchors, wanted)
+    return bundle
+
+
+def _scan_resource_list_body(
+    bundle: Bundle,
+    events: Iterator[Any],
+    anchors: dict[str, tuple[list[Any], int]],
+    wanted: Wanted,
+) -> None:
+    text = bundle.text
+    seen: set[str] = set()
+    wide: bool | None = None
+    last_end = 0
+    for key in events:
+        if type(key) is ev.MappingEndEvent:
+            break
+        value = next(events)
+        if type(key) is not ev.ScalarEvent:
+            raise YamlError("ResourceList keys must be strings", *_mark(key))
+        name = key.value
+        if name in seen:
+            raise YamlError(f"duplicate key {name!r} in the ResourceList", *_mark(key))
+        seen.add(name)
+        if name == "items" and type(value) is ev.SequenceStartEvent:
+            bundle.items_block = not value.flow_style
+            position = 0
+            for entry in events:
+                if type(entry) is ev.SequenceEndEvent:
+                    if bundle.items_block is False or position == 0:
+                        last_end = max(last_end, entry.end_mark.index)
+                    break
+                node = _collect_node(events, entry)
+                _register_anchors(node, anchors) if _has_anchor(node) else None
+                item = _make_item(position, node, text, wanted, anchors)
+                if position == 0 and bundle.items_block:
+                    dash = _dash_before(text, item.start)
+                    bundle.items_dash_indent = _column(text, dash) if dash is not None else 0
+                if wide is None and item.value is not None:
+                    wide = _detect_wide(node, text)
+                bundle.items.append(item)
+                last_end = max(last_end, item.end)
+                position += 1
+            continue
+        node = _collect_node(events, value)
+        if _has_anchor(node):
+            _register_anchors(node, anchors)
+        node_end = _content_end(node, text) or key.end_mark.index
+        last_end = max(last_end, node_end)
+        if name == "items":
+            if type(value) is ev.ScalarEvent and value.value in ("", "~", "null"):
+                bundle.items_block = False
+                continue
+            raise YamlError("ResourceList 'items' must be a list", *_mark(value))
+        if name == "apiVersion" and type(value) is ev.ScalarEvent:
+            bundle.header_version = value.value
+        elif name == "functionConfig":
+            try:
+                bundle.function_config, _ = _Builder(anchors).build(node, 0)
+            except YamlError as exc:
+                bundle.function_config_error = exc
+        elif name == "results":
+            bundle.results_span = (value.start_mark.index, node_end)
+            bundle.results_block = type(value) is ev.SequenceStartEvent and not value.flow_style
+            if bundle.results_block and len(node) > 1:
+                dash = _dash_before(text, node[1].start_mark.index)
+                bundle.results_dash_indent = _column(text, dash) if dash is not None else 0
+            elif type(value) is ev.SequenceStartEvent or (
+                type(value) is ev.ScalarEvent and value.value in ("", "~", "null")
+            ):
+                pass
+            else:
+                raise YamlError("ResourceList 'results' must be a list", *_mark(value))
+    if "items" not in seen:
+        raise YamlError("a ResourceList needs 'items'")
+    bundle.doc_end = last_end
+    bundle.wide_sequences = bool(wide)
+
+
+def _has_anchor(node: list[Any]) -> bool:
+    return any(getattr(e, "anchor", None) is not None for e in node)
+
+
+def scan_stream(text: str, wanted: Wanted) -> Bundle:
+    """Scan a multi-document stream: every document is an item (empty ones are kept as
+    non-mapping items and passed through)."""
+    bundle = Bundle(text=text, items=[], kind="stream")
+    events = _parse_events(text)
+    wide: bool | None = None
+    position = 0
+    for event in events:
+        if type(event) is not ev.DocumentStartEvent:
+            continue
+        doc_start = event.start_mark.index
+        root = next(events)
+        node = _collect_node(events, root)
+        anchors: dict[str, tuple[list[Any], int]] = {}
+        if _has_anchor(node):
+            _register_anchors(node, anchors)
+        item = _make_item(position, node, text, wanted, anchors)
+        if type(root) is ev.ScalarEvent and root.value == "" and root.implicit[0]:
+            item.is_mapping = False  # empty document (comments only)
+        if wide is None and item.value is not None:
+            wide = _detect_wide(node, text)
+        bundle.items.append(item)
+        bundle.doc_starts.append(doc_start)
+        position += 1
+    bundle.wide_sequences = bool(wide)
+    return bundle
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing back: splices
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemEdit:
+    """What to do to one item: delete it, or delete sequence entries at ``remove`` paths
+    (paths relative to the item, e.g. ``("spec", "servers", 0)``)."""
+
+    delete: bool = False
+    remove: tuple[Path, ...] = ()
+
+
+_COMMENT_LINE = re.compile(r"[ \t]*#[^\n]*\n")
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Offset just after the newline ending the line that contains ``offset - 1``."""
+    nl = text.find("\n", max(offset - 1, 0))
+    return len(text) if nl < 0 else nl + 1
+
+
+def _own_comments_start(text: str, line_start: int) -> int:
+    """Extend a range upwards over the comment lines directly above it (no blank line between):
+    they describe the entry being removed."""
+    start = line_start
+    while start > 0:
+        prev = _line_start(text, start - 1)
+        if _COMMENT_LINE.fullmatch(text, prev, start):
+            start = prev
+        else:
+            break
+    return start
+
+
+def _block_entry_range(text: str, node_start: int, node_end: int) -> tuple[int, int] | None:
+    """Lines of a block-sequence entry: its dash line (with the comments right above it) up to
+    the end of its last content line. ``None`` when the entry does not own its lines."""
+    dash = _dash_before(text, node_start)
+    if dash is None:
+        return None
+    start = _line_start(text, dash)
+    if text[start:dash].strip():
+        return None  # "- - x": the entry shares its line with an outer one
+    end = _line_end(text, node_end)
+    return _own_comments_start(text, start), end
+
+
+@dataclass
+class _Node:
+    kind: str  # "map", "seq", "scalar"
+    start: int
+    end: int
+    flow: bool = False
+    children: list[tuple[Any, _Node]] = field(default_factory=list)
+
+
+def _node_tree(events: list[Any], pos: int, text: str) -> tuple[_Node, int]:
+    """A light tree of node spans (``end`` = after the node's last content character)."""
+    event = events[pos]
+    k = type(event)
+    if k is ev.ScalarEvent or k is ev.AliasEvent:
+        end = event.end_mark.index
+        while end > event.start_mark.index and text[end - 1] in " \t\r\n":
+            end -= 1
+        return _Node("scalar", event.start_mark.index, end), pos + 1
+    is_map = k is ev.MappingStartEvent
+    node = _Node("map" if is_map else "seq", event.start_mark.index, 0, bool(event.flow_style))
+    pos += 1
+    index = 0
+    end = node.start
+    while type(events[pos]) not in (ev.MappingEndEvent, ev.SequenceEndEvent):
+        if is_map:
+            key_event = events[pos]
+            key = key_event.value if type(key_event) is ev.ScalarEvent else None
+            key_node, pos = _node_tree(events, pos, text)
+            child, pos = _node_tree(events, pos, text)
+            node.children.append((key, child))
+            end = max(end, key_node.end, child.end)
+        else:
+            child, pos = _node_tree(events, pos, text)
+            node.children.append((index, child))
+            end = max(end, child.end)
+            index += 1
+    node.end = events[pos].end_mark.index if node.flow else end
+    return node, pos + 1
+
+
+def _find(node: _Node, path: Path) -> tuple[_Node, _Node] | None:
+    """(parent sequence, entry) at ``path``."""
+    parent = node
+    for step in path[:-1]:
+        nxt = next((c for k, c in parent.children if k == step), None)
+        if nxt is None:
+            return None
+        parent = nxt
+    if parent.kind != "seq":
+        return None
+    entry = next((c for k, c in parent.children if k == path[-1]), None)
+    return (parent, entry) if entry is not None else None
+
+
+class SpliceError(Exception):
+    """An edit the text layout does not allow (the caller falls back to re-emitting)."""
+
+
+def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> str:
+    """The item text ``text[line_start(start):line_end(end)]`` with the sequence entries at
+    ``remove`` deleted, everything else byte for byte."""
+    line_start = _line_start(text, start)
+    line_end = _line_end(text, end)
+    segment = text[line_start:line_end]
+    # Re-parse the item alone: pad the first line so columns (and so offsets) stay the same.
+    pad = start - line_start
+    local = " " * pad + segment[pad:]
+    events = list(_parse_events(local))
+    root_pos = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+    tree, _ = _node_tree(events, root_pos, local)
+    cuts: list[tuple[int, int, str]] = []
+    flow_edits: dict[int, tuple[_Node, set[Any]]] = {}
+    for path in remove:
+        found = _find(tree, path)
+        if found is None:
+            raise SpliceError(f"no sequence entry at {_path_text(path)}")
+        parent, entry = found
+        if parent.flow:
+            flow_edits.setdefault(parent.start, (parent, set()))[1].add(path[-1])
+            continue
+        rng = _block_entry_range(local, entry.start, entry.end)
+        if rng is None:
+            raise SpliceError(f"cannot cut the lines of {_path_text(path)}")
+        cuts.append((rng[0], rng[1], ""))
+    for parent, drop in flow_edits.values():
+        kept = [local[c.start : c.end] for k, c in parent.children if k not in drop]
+        cuts.append((parent.start, parent.end, "[" + ", ".join(kept) + "]"))
+    out = local
+    for cut_start, cut_end, replacement in sorted(cuts, reverse=True):
+        out = out[:cut_start] + replacement + out[cut_end:]
+    return segment[:pad] + out[pad:]
+
+
+def _path_text(path: Path) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _indent_block(block: str, indent: int, newline: str) -> str:
+    pad = " " * indent
+    lines = block.rstrip("\n").split("\n")
+    return "".join(pad + line + newline if line else newline for line in lines)
+
+
+def _as_entries(objs: Sequence[Any], dash_indent: int, wide: bool, newline: str) -> str:
+    """Objects as block-sequence entries whose dash sits at ``dash_indent``."""
+    out = []
+    for obj in objs:
+        body = dumps(obj, wide=wide).rstrip("\n").split("\n")
+        lines = [" " * dash_indent + "- " + body[0]]
+        lines += [(" " * (dash_indent + 2) + line) if line else "" for line in body[1:]]
+        out.append(newline.join(lines) + newline)
+    return "".join(out)
+
+
+def splice_resource_list(
+    bundle: Bundle,
+    edits: dict[int, ItemEdit],
+    new_items: Sequence[dict[str, Any]],
+    results: Sequence[dict[str, Any]],
+    newline: str = "\n",
+) -> str:
+    """The ResourceList text with ``edits`` applied, ``new_items`` appended to ``items`` and
+    ``results`` appended to ``results``."""
+    text = bundle.text
+    if not bundle.items_block and (new_items or edits):
+        return _reemit_resource_list(bundle, edits, new_items, results)
+    pieces: list[str] = []
+    cursor = 0
+    wide = bundle.wide_sequences
+    for item in bundle.items:
+        edit = edits.get(item.position)
+        if edit is None:
+            continue
+        rng = _block_entry_range(text, item.start, item.end)
+        if rng is None:
+            return _reemit_resource_list(bundle, edits, new_items, results)
+        pieces.append(text[cursor : rng[0]])
+        if not edit.delete:
+            try:
+                new_text = edit_item_text(text, item.start, item.end, edit.remove)
+            except SpliceError:
+                value = _apply_removals(item.value or {}, edit.remove)
+                new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
+            else:
+                # keep the comments above the entry: they were part of the cut range
+                new_text = text[rng[0] : _line_start(text, item.start)] + new_text
+            pieces.append(new_text)
+        cursor = rng[1]
+    insert_at = _line_end(text, bundle.items[-1].end) if bundle.items else None
+    if insert_at is not None and insert_at >= cursor:
+        pieces.append(text[cursor:insert_at])
+        cursor = insert_at
+        if not text[:insert_at].endswith("\n"):
+            pieces.append(newline)
+        pieces.append(_as_entries(new_items, bundle.items_dash_indent, wide, newline))
+    elif new_items:
+        return _reemit_resource_list(bundle, edits, new_items, results)
+    if not results:
+        pieces.append(text[cursor:])
+        return "".join(pieces)
+    if bundle.results_span is not None and bundle.results_block:
+        results_end = _line_end(text, bundle.results_span[1])
+        if results_end < cursor:
+            return _reemit_resource_list(bundle, edits, new_items, results)
+        pieces.append(text[cursor:results_end])
+        if not text[:results_end].endswith("\n"):
+            pieces.append(newline)
+        pieces.append(_as_entries(results, bundle.results_dash_indent, wide, newline))
+        pieces.append(text[results_end:])
+    elif bundle.results_span is not None:
+        start, end = bundle.results_span
+        if start < cursor:
+            return _reemit_resource_list(bundle, edits, new_items, results)
+        indent = bundle.top_indent + (2 if wide else 0)
+        pieces.append(text[cursor:start].rstrip(" "))
+        pieces.append(newline + _as_entries(results, indent, wide, newline).rstrip("\r\n"))
+        pieces.append(text[end:])
+    else:
+        end = _line_end(text, bundle.doc_end)
+        if end < cursor:
+            return _reemit_resource_list(bundle, edits, new_items, results)
+        pieces.append(text[cursor:end])
+        if end and not text[:end].endswith("\n"):
+            pieces.append(newline)
+        pad = " " * bundle.top_indent
+        indent = bundle.top_indent + (2 if wide else 0)
+        pieces.append(pad + "results:" + newline + _as_entries(results, indent, wide, newline))
+        pieces.append(text[end:])
+    return "".join(pieces)
+
+
+def _reemit_resource_list(
+    bundle: Bundle,
+    edits: dict[int, ItemEdit],
+    new_items: Sequence[dict[str, Any]],
+    results: Sequence[dict[str, Any]],
+) -> str:
+    """Fallback for layouts that cannot be spliced (flow-style ResourceLists, e.g. JSON): the
+    whole list re-emitted in block style; values stay values, comments are lost."""
+    whole = loads(bundle.text)
+    items = []
+    for position, value in enumerate(whole.get("items") or []):
+        edit = edits.get(position)
+        if edit is not None and edit.delete:
+            continue
+        items.append(_apply_removals(value, edit.remove) if edit else value)
+    whole["items"] = items + list(new_items)
+    if results:
+        whole["results"] = list(whole.get("results") or []) + list(results)
+    return dumps(whole, wide=bundle.wide_sequences)
+
+
+def _apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
+    """``value`` with the sequence entries at ``remove`` deleted (on a deep copy)."""
+    import copy
+
+    out = copy.deepcopy(value)
+    for path in sorted(remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True):
+        parent: Any = out
+        for step in path[:-1]:
+            parent = parent[step]
+        del parent[path[-1]]
+    return out
+
+
+def apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
+    return _apply_removals(value, remove)
+
+
+def splice_stream(
+    bundle: Bundle,
+    edits: dict[int, ItemEdit],
+    new_items: Sequence[dict[str, Any]],
+    newline: str = "\n",
+) -> str:
+    """The stream text with ``edits`` applied and ``new_items`` appended as new documents."""
+    text = bundle.text
+    pieces: list[str] = []
+    cursor = 0
+    starts = bundle.doc_starts
+    for item in bundle.items:
+        edit = edits.get(item.position)
+        if edit is None:
+            continue
+        if edit.delete:
+            doc_start = starts[item.position]
+            nxt = starts[item.position + 1] if item.position + 1 < len(starts) else len(text)
+            pieces.append(text[cursor:doc_start])
+            cursor = nxt
+            continue
+        line_start = _line_start(text, item.start)
+        line_end = _line_end(text, item.end)
+        pieces.append(text[cursor:line_start])
+        try:
+            pieces.append(edit_item_text(text, item.start, item.end, edit.remove))
+        except SpliceError:
+            value = _apply_removals(item.value or {}, edit.remove)
+            pieces.append(dumps(value, wide=bundle.wide_sequences, newline=newline))
+        cursor = line_end
+    pieces.append(text[cursor:])
+    out = "".join(pieces)
+    for obj in new_items:
+        if out and not out.endswith("\n"):
+            out += newline
+        out += "---" + newline + dumps(obj, wide=bundle.wide_sequences, newline=newline)
+    return out
+
+
+def dump_stream(objs: Sequence[Any], newline: str = "\n") -> str:
+    """Plain documents joined by ``---`` (used for new files)."""
+    return "".join(
+        ("---" + newline if i else "") + dumps(o, newline=newline) for i, o in enumerate(objs)
+    )

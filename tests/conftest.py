@@ -1,0 +1,67 @@
+"""Shared fixtures: where the repository, ../shared and the real host programs are."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _require(path: Path | None, what: str) -> Path:
+    """Skip when a prerequisite is missing on a developer machine; fail in CI, where .ci/run
+    installs everything and a skip would hide a broken install step."""
+    if path is None or not path.exists():
+        message = f"{what} not available"
+        if IN_CI:
+            pytest.fail(message + " in CI: .ci/run should have installed it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: corpus and schema tests need ../shared beside the repo")
+    return SHARED
+
+
+def _which(name: str) -> Path | None:
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+@pytest.fixture(scope="session")
+def helm_bin() -> Path:
+    local = REPO_ROOT / ".tools" / "bin" / "helm"
+    return _require(local if local.exists() else _which("helm"), "helm 4 (python tools/fetch_helm.py)")
+
+
+@pytest.fixture(scope="session")
+def kpt_bin() -> Path:
+    return _require(_which("kpt"), "kpt")
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin() -> Path:
+    return _require(_which("kubectl"), "kubectl")
+
+
+@pytest.fixture(scope="session")
+def function_bin() -> Path:
+    """The installed console script (the tests run the real entry point, like a host does)."""
+    import sys
+
+    candidate = Path(sys.executable).parent / "merge-https-redirects"
+    return _require(candidate if candidate.exists() else _which("merge-https-redirects"),
+                    "the merge-https-redirects console script (pip install -e .)")
