@@ -366,6 +366,7 @@ class Bundle:
     results_block: bool = False
     results_dash_indent: int = 0
     top_indent: int = 0
+    top_flow: bool = False  # a flow-style (e.g. JSON) ResourceList: re-emitted, not spliced
     doc_end: int = 0  # end of the last content of the ResourceList
     # stream only: document starts (offset of '---' or first token), and end of text
     doc_starts: list[int] = field(default_factory=list)
@@ -554,6 +555,7 @@ def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
             if type(root) is not ev.MappingStartEvent:
                 raise YamlError("a ResourceList must be a mapping", *_mark(root))
             bundle.top_indent = root.start_mark.column
+            bundle.top_flow = bool(root.flow_style)
             _scan_resource_list_body(bundle, events, anchors, wanted)
     return bundle
 
@@ -843,7 +845,7 @@ def splice_resource_list(
     """The ResourceList text with ``edits`` applied, ``new_items`` appended to ``items`` and
     ``results`` appended to ``results``."""
     text = bundle.text
-    if not bundle.items_block and (new_items or edits):
+    if bundle.top_flow or (not bundle.items_block and (new_items or edits)):
         return _reemit_resource_list(bundle, edits, new_items, results)
     pieces: list[str] = []
     cursor = 0
