@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         sys.stderr.write("error MHR101: input too large for the available memory\n")
         return EXIT_ERRORS
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+    except Exception as exc:
         sys.stderr.write(
             f"merge-https-redirects: internal error: {type(exc).__name__}: {exc} "
             "(please report this with the input that caused it)\n"

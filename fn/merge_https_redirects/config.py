@@ -19,7 +19,8 @@ API_GROUP = "merge-https-redirects.dev"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 KIND = "MergeHttpsRedirects"
 
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_DNS_LABEL_TEXT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL_TEXT}(\.{_DNS_LABEL_TEXT})*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_KEY = re.compile(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
@@ -52,7 +53,8 @@ FIELDS: tuple[FieldDoc, ...] = (
              "redirected host: `error` fails the run, `skip` leaves that selector's Gateways "
              "unchanged with a warning.", "`skip`"),
     FieldDoc("ingressClass", "string", "`istio`",
-             "check mode: the Ingress class istiod serves (mesh config `ingressClass`).", "`istio`"),
+             "check mode: the Ingress class istiod serves (mesh config `ingressClass`).",
+             "`istio`"),
     FieldDoc("ingressSelector", "map of label to value (ConfigMap: `\"istio=ingressgateway\"`)",
              "`{istio: ingressgateway}`",
              "check mode: labels of the gateway pods Ingress-derived Gateways select (mesh config "

@@ -176,7 +176,7 @@ def run_files(
 
 def _joined(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]]) -> bytes:
     parts: list[str] = []
-    for src, body in texts:
+    for _, body in texts:
         if not body.strip():
             continue
         if parts and not body.lstrip().startswith("---"):
@@ -211,7 +211,8 @@ def write_in_place(
         else:
             plan.append((src.path, yamlio.encode(src.text, body)))
     if added:
-        name = str(added[0].get("metadata", {}).get("name", "redirect"))  # type: ignore[union-attr]
+        metadata = added[0].get("metadata")
+        name = str(metadata.get("name", "redirect")) if isinstance(metadata, dict) else "redirect"
         new_path = target_dir / f"{name}.yaml"
         n = 2
         while new_path.exists():

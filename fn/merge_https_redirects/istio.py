@@ -95,7 +95,9 @@ def read_gateway(obj: Mapping[str, Any], namespace: str, name: str
     raw_selector = spec.get("selector")
     if raw_selector is not None:
         if not isinstance(raw_selector, dict):
-            problems.append(("spec.selector", f"must be a map of labels, got {_type(raw_selector)}"))
+            problems.append(
+                ("spec.selector", f"must be a map of labels, got {_type(raw_selector)}")
+            )
         else:
             pairs = []
             for key, value in raw_selector.items():
@@ -209,7 +211,7 @@ def host_covers(wide: str, narrow: str) -> bool:
     """Whether hostname ``wide`` matches every name ``narrow`` matches (``*.x`` covers ``a.x``
     and ``*.b.x``; ``*`` covers everything; ``*.x`` does not cover ``x``)."""
     wide, narrow = wide.lower(), narrow.lower()
-    if wide == narrow or wide == "*":
+    if wide in (narrow, "*"):
         return True
     if wide.startswith("*."):
         suffix = wide[1:]

@@ -38,11 +38,11 @@ class Run:
 
 
 def input_error(exc: yamlio.YamlError, source: str = "") -> Result:
-    where = source
+    """MHR101 naming where: ``file:line:column: problem`` (or ``line L, column C: ...``)."""
     if exc.line is not None:
-        where = f"{source}:{exc.line}:{exc.column}" if source else f"line {exc.line}, column " \
-            f"{exc.column}"
-        message = f"{where}: {exc.message}" if source else f"{where}: {exc.message}"
+        where = f"{source}:{exc.line}:{exc.column}" if source else (
+            f"line {exc.line}, column {exc.column}")
+        message = f"{where}: {exc.message}"
     else:
         message = f"{source}: {exc.message}" if source else exc.message
     return Result(rule("MHR101"), message,

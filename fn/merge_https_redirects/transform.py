@@ -308,9 +308,9 @@ def _conflicts(
             redirect_hosts[server.port].append((hostname, entry))
     for entry in members:
         for server in entry.view.servers:
-            if server.port not in ports or server.https_redirect and server.protocol in (
+            if server.port not in ports or (server.https_redirect and server.protocol in (
                 REDIRECT_PROTOCOLS
-            ):
+            )):
                 continue
             where = f"{entry.view.namespace}/{entry.view.name} spec.servers[{server.index}]"
             if not server.is_http:
@@ -415,7 +415,7 @@ def _new_gateway(
             "internal.config.kubernetes.io/index": "0",
         }
     return dedicated.dedicated_gateway(
-        name, config.namespace, dict(selector) if selector is not None else None, ports,
+        name, config.namespace, dict(selector) if selector is not None else None, list(ports),
         api_version=api_version, annotations=annotations,
     )
 

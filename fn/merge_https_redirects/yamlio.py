@@ -17,6 +17,7 @@ Public surface:
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +115,18 @@ _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
 
 
+def _start(event: Any) -> int:
+    return int(event.start_mark.index)
+
+
+def _end(event: Any) -> int:
+    return int(event.end_mark.index)
+
+
+def _start_column(event: Any) -> int:
+    return int(event.start_mark.column)
+
+
 def _mark(event: Any) -> tuple[int, int]:
     return event.start_mark.line + 1, event.start_mark.column + 1
 
@@ -123,7 +136,7 @@ def _scalar(event: Any) -> Any:
     if tag is None or tag == "!":
         if not event.implicit[0] or tag == "!":
             return event.value  # quoted or block scalar: always a string
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _SAFE_SCALAR_TAGS:
         raise YamlError(f"unsupported tag {tag!r}", *_mark(event))
     if tag == _STR:
@@ -497,7 +510,7 @@ def _detect_wide(node: list[Any], text: str) -> bool | None:
             key_column = node[i - 1].start_mark.column
             dash = _dash_before(text, node[i + 1].start_mark.index)
             if dash is not None:
-                return _column(text, dash) > key_column
+                return bool(_column(text, dash) > key_column)
     return None
 
 
@@ -554,7 +567,7 @@ def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
             root = next(events)
             if type(root) is not ev.MappingStartEvent:
                 raise YamlError("a ResourceList must be a mapping", *_mark(root))
-            bundle.top_indent = root.start_mark.column
+            bundle.top_indent = _start_column(root)
             bundle.top_flow = bool(root.flow_style)
             _scan_resource_list_body(bundle, events, anchors, wanted)
     return bundle
@@ -583,10 +596,11 @@ def _scan_resource_list_body(
         if name == "items" and type(value) is ev.SequenceStartEvent:
             bundle.items_block = not value.flow_style
             position = 0
-            for entry in events:
+            while True:
+                entry = next(events)
                 if type(entry) is ev.SequenceEndEvent:
                     if bundle.items_block is False or position == 0:
-                        last_end = max(last_end, entry.end_mark.index)
+                        last_end = max(last_end, _end(entry))
                     break
                 node = _collect_node(events, entry)
                 _register_anchors(node, anchors) if _has_anchor(node) else None
@@ -603,7 +617,7 @@ def _scan_resource_list_body(
         node = _collect_node(events, value)
         if _has_anchor(node):
             _register_anchors(node, anchors)
-        node_end = _content_end(node, text) or key.end_mark.index
+        node_end = _content_end(node, text) or _end(key)
         last_end = max(last_end, node_end)
         if name == "items":
             if type(value) is ev.ScalarEvent and value.value in ("", "~", "null"):
@@ -649,7 +663,7 @@ def scan_stream(text: str, wanted: Wanted) -> Bundle:
     for event in events:
         if type(event) is not ev.DocumentStartEvent:
             continue
-        doc_start = event.start_mark.index
+        doc_start = _start(event)
         root = next(events)
         node = _collect_node(events, root)
         anchors: dict[str, tuple[list[Any], int]] = {}
@@ -935,8 +949,6 @@ def _reemit_resource_list(
 
 def _apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
     """``value`` with the sequence entries at ``remove`` deleted (on a deep copy)."""
-    import copy
-
     out = copy.deepcopy(value)
     for path in sorted(remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True):
         parent: Any = out

@@ -1,0 +1,507 @@
+"""Per-name HTTP-01 verdicts: would cert-manager's challenge request reach its solver?
+
+For every name a Certificate (or an ingress-shim Ingress) needs, :func:`check` finds the issuer
+and the solver cert-manager would pick (:mod:`merge_https_redirects.certmanager`). When that
+solver is an ``http01.ingress`` solver of Istio's ingress class, it adds the solver Ingress
+cert-manager would create (``pkg/issuer/acme/http/ingress.go`` ``buildIngressResource``: in the
+Certificate's namespace, class annotation or ``ingressClassName`` from the solver, one rule for
+the name with path ``/.well-known/acme-challenge/<token>`` of type ``ImplementationSpecific``,
+backend port 8089) to the bundle and asks the routing model
+(:mod:`merge_https_redirects.routing`) for ``GET http://<name>/.well-known/acme-challenge/<token>``
+on every gateway workload the Ingress-derived Gateway selects.
+
+Verdicts: ``pass`` (the solver answers), ``redirected`` (``require_tls`` or a redirect route
+answers first), ``unroutable`` (404, another destination, or no gateway workload selected by the
+Ingress-derived Gateway -- Istio issues 37329 and 49154), ``impossible`` (a wildcard name and no
+DNS-01 solver: ACME offers no HTTP-01 challenge for ``*.x``), ``out-of-scope`` (DNS-01, Gateway
+API solver, another ingress class, a non-ACME or missing issuer).
+
+Gateway workload labels, in this order:
+
+1. ``CheckOptions.workload_labels`` when given (the functionConfig);
+2. the gateway workloads of the bundle: Deployments, DaemonSets, StatefulSets and Pods whose pod
+   template asks for the ``gateway`` injection template (``inject.istio.io/templates``) or runs
+   Istio's ``proxyv2`` image -- their pod labels; failing those, Services whose selector has an
+   ``istio`` label (the selector is the part of the pod labels that is known);
+3. otherwise one assumed workload labelled with the ingress selector (``istio: ingressgateway``,
+   the default ``istioctl``/operator install); causes then say that the labels were assumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from merge_https_redirects import certmanager as cm
+from merge_https_redirects.results import ResourceRef, Result, sorted_results
+from merge_https_redirects.routing import (
+    INGRESS_NAMESPACE,
+    Answer,
+    IngressOptions,
+    build_route_config,
+    collect,
+    ingress_classes_of,
+    ingress_gateway_name,
+    ingress_is_istio,
+    is_ingress,
+    is_subset,
+    resource_identity,
+)
+from merge_https_redirects.rules import rule
+
+Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
+
+CHALLENGE_PATH = "/.well-known/acme-challenge/"
+#: ``acmeSolverListenPort``.
+SOLVER_PORT = 8089
+PROBE_TOKEN = "merge-https-redirects-probe"
+SOLVER_PREFIX = "cm-acme-http-solver-"
+GATEWAY_WORKLOAD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
+
+_FAIL_RULES = {"redirected": "MHR021", "unroutable": "MHR022", "impossible": "MHR023"}
+_RANK = {"redirected": 0, "unroutable": 1, "pass": 2}
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How the cluster is set up: the mesh's ingress selector and class, the plain HTTP port the
+    challenge arrives on, and (optionally) the gateway workload's labels."""
+
+    ingress_selector: Mapping[str, str] = field(
+        default_factory=lambda: {"istio": "ingressgateway"})
+    ingress_class: str = "istio"
+    port: int = 80
+    workload_labels: Mapping[str, str] | None = None
+
+    @property
+    def ingress(self) -> IngressOptions:
+        return IngressOptions(dict(self.ingress_selector), self.ingress_class)
+
+
+DEFAULT_OPTIONS = CheckOptions()
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A gateway workload the challenge may reach: a name for causes and its pod labels."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    assumed: bool = False
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    def describe(self) -> str:
+        text = ", ".join(f"{k}={v}" for k, v in self.labels) or "no labels"
+        return f"{self.name} ({text})"
+
+
+@dataclass(frozen=True)
+class NameVerdict:
+    """The verdict for one (Certificate or Ingress, name)."""
+
+    subject: ResourceRef
+    name: str
+    issuer: str  # "ClusterIssuer/letsencrypt" or "-"
+    solver: str  # short description or "-"
+    verdict: Verdict
+    cause: str
+    field_path: str | None = None
+    issuer_missing: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        s = self.subject
+        return (s.namespace, s.kind, s.name, s.api_version, self.name)
+
+
+# --------------------------------------------------------------------------------------------
+# Gateway workloads
+
+
+def _dict(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _str_map(value: object) -> dict[str, str]:
+    d = _dict(value) or {}
+    return {k: v for k, v in d.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _labels(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(mapping.items()))
+
+
+def gateway_workloads(resources: Sequence[object],
+                      options: CheckOptions = DEFAULT_OPTIONS) -> tuple[Workload, ...]:
+    """The gateway workloads to ask (see the module docstring for the order of sources)."""
+    if options.workload_labels is not None:
+        return (Workload("the configured gateway workload", _labels(options.workload_labels)),)
+    found: list[Workload] = []
+    services: list[Workload] = []
+    for res in resources:
+        if not isinstance(res, Mapping):
+            continue
+        _, kind, ns, name = resource_identity(res)
+        spec = _dict(res.get("spec")) or {}
+        if kind in GATEWAY_WORKLOAD_KINDS:
+            template = _dict(spec.get("template")) or {}
+            meta = _dict(template.get("metadata")) or {}
+            pod_spec = _dict(template.get("spec")) or {}
+        elif kind == "Pod":
+            meta = _dict(res.get("metadata")) or {}
+            pod_spec = spec
+        elif kind == "Service":
+            selector = _str_map(spec.get("selector"))
+            if "istio" in selector:
+                services.append(Workload(f"pods of Service {ns}/{name}", _labels(selector)))
+            continue
+        else:
+            continue
+        labels = _str_map(meta.get("labels"))
+        templates = _str_map(meta.get("annotations")).get("inject.istio.io/templates", "")
+        containers = pod_spec.get("containers")
+        images = [str((_dict(c) or {}).get("image", ""))
+                  for c in (containers if isinstance(containers, list) else [])]
+        if labels and ("gateway" in templates or any("proxyv2" in i for i in images)):
+            found.append(Workload(f"{kind} {ns}/{name}", _labels(labels)))
+    if found:
+        return tuple(found)
+    if services:
+        return tuple(services)
+    return (Workload("assumed gateway workload", _labels(options.ingress_selector), True),)
+
+
+# --------------------------------------------------------------------------------------------
+# The solver cert-manager would create
+
+
+def _solver_name(namespace: str, name: str) -> str:
+    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:5]
+    return SOLVER_PREFIX + digest
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _solver_path(solver_service: str) -> dict[str, Any]:
+    return {
+        "path": CHALLENGE_PATH + PROBE_TOKEN,
+        "pathType": "ImplementationSpecific",
+        "backend": {"service": {"name": solver_service, "port": {"number": SOLVER_PORT}}},
+    }
+
+
+def solver_ingress(request: cm.NameRequest, solver: cm.Solver,
+                   resources: Sequence[object]) -> tuple[list[object], dict[str, Any]] | None:
+    """The bundle with the solver Ingress cert-manager would create (or the named Ingress with
+    the challenge path added, ``addChallengePathToIngress``), and that Ingress. ``None`` when the
+    solver names an Ingress that is not in the bundle."""
+    service = _solver_name(request.namespace, request.name)
+    host = "" if _is_ip(request.name) else request.name
+    if solver.ingress_name:
+        for i, res in enumerate(resources):
+            if not isinstance(res, Mapping) or not is_ingress(res):
+                continue
+            _, _, ns, name = resource_identity(res)
+            if ns != request.namespace or name != solver.ingress_name:
+                continue
+            edited: dict[str, Any] = {**res, "spec": dict(_dict(res.get("spec")) or {})}
+            rules = [dict(r) for r in edited["spec"].get("rules") or [] if isinstance(r, dict)]
+            for rd in rules:
+                if rd.get("host") == request.name:
+                    http = dict(_dict(rd.get("http")) or {})
+                    raw_paths = http.get("paths")
+                    paths: list[Any] = raw_paths if isinstance(raw_paths, list) else []
+                    http["paths"] = [_solver_path(service), *paths]
+                    rd["http"] = http
+                    break
+            else:
+                rules.append({"host": request.name,
+                              "http": {"paths": [_solver_path(service)]}})
+            edited["spec"]["rules"] = rules
+            return [*resources[:i], edited, *resources[i + 1:]], edited
+        return None
+    annotations: dict[str, str] = {}
+    spec: dict[str, Any] = {
+        "rules": [{"host": host, "http": {"paths": [_solver_path(service)]}}],
+    }
+    if solver.ingress_class is not None:
+        annotations["kubernetes.io/ingress.class"] = solver.ingress_class
+    elif solver.ingress_class_name is not None:
+        spec["ingressClassName"] = solver.ingress_class_name
+    ingress: dict[str, Any] = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": service, "namespace": request.namespace,
+                     "labels": {"acme.cert-manager.io/http01-solver": "true"},
+                     "annotations": annotations},
+        "spec": spec,
+    }
+    return [*resources, ingress], ingress
+
+
+# --------------------------------------------------------------------------------------------
+# Verdicts
+
+
+def _classify(answer: Answer, expected: str) -> tuple[Verdict, str]:
+    if answer.kind == "redirect":
+        return "redirected", answer.cause
+    if answer.kind == "route":
+        if answer.destination == expected:
+            return "pass", f"reaches the solver: {answer.cause}"
+        return "unroutable", (f"routed to {answer.destination} instead of the solver "
+                              f"{expected}: {answer.cause}")
+    return "unroutable", answer.cause
+
+
+def _judge(request: cm.NameRequest, solver: cm.Solver, resources: Sequence[object],
+           options: CheckOptions, workloads: Sequence[Workload]) -> tuple[Verdict, str]:
+    built = solver_ingress(request, solver, resources)
+    if built is None:
+        return "out-of-scope", (f"the solver adds the challenge path to Ingress "
+                                f"{request.namespace}/{solver.ingress_name}, which is not in "
+                                f"the input")
+    bundle, ingress = built
+    classes = ingress_classes_of([r for r in bundle if isinstance(r, Mapping)])
+    if not ingress_is_istio(ingress, classes, options.ingress_class):
+        return "out-of-scope", (f"the solver Ingress is not of Istio's class "
+                                f"{options.ingress_class!r} ({solver.describe()})")
+    _, _, ing_ns, ing_name = resource_identity(ingress)
+    gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
+    selected = [w for w in workloads if is_subset(options.ingress_selector, w.label_map)]
+    selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
+    if not selected:
+        return "unroutable", (
+            f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, but no "
+            f"gateway workload carries these labels (found: "
+            f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways are "
+            f"labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
+            f"ingressSelector or label the gateway pods")
+    solver_service = _solver_name(request.namespace, request.name)
+    expected = f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"
+    path = CHALLENGE_PATH + PROBE_TOKEN
+    outcomes: list[tuple[Verdict, str]] = []
+    for w in selected:
+        config = build_route_config(bundle, w.label_map, options.port, ingress=options.ingress)
+        verdict, cause = _classify(config.answer(request.name, path), expected)
+        where = w.describe() + (" -- labels assumed, set workload labels to be sure"
+                                if w.assumed else "")
+        outcomes.append((verdict, f"{cause} [on {where}]"))
+    return min(outcomes, key=lambda o: _RANK[o[0]])
+
+
+def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer],
+                 resources: Sequence[object], options: CheckOptions,
+                 workloads: Sequence[Workload]) -> NameVerdict:
+    def make(verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
+             missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
+        return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
+                           request.field_path, missing, request.warnings + warnings)
+
+    if cm.is_external_issuer(request):
+        return make("out-of-scope", f"external issuer (group {request.issuer_group})",
+                    issuer=request.issuer_label)
+    issuer = cm.find_issuer(issuers, request)
+    if issuer is None:
+        where = "" if request.issuer_kind == "ClusterIssuer" else f" in {request.namespace}"
+        return make("out-of-scope",
+                    f"{request.issuer_label}{where} is not in the input: the solver is unknown",
+                    issuer=f"{request.issuer_label} (missing)", missing=True)
+    warnings = (issuer.legacy_warning,) if issuer.legacy_warning else ()
+    if issuer.issuer_type != "acme":
+        return make("out-of-scope", f"{issuer.label} is a {issuer.issuer_type} issuer, not ACME",
+                    issuer=issuer.label, warnings=warnings)
+    solvers = issuer.solvers
+    if not solvers and request.legacy_solvers is not None:
+        solvers = request.legacy_solvers
+    solver = cm.select_solver(solvers, request.name, dict(request.order_labels))
+    if solver is None:
+        if request.is_wildcard:
+            return make("impossible",
+                        f"HTTP-01 cannot validate the wildcard {request.name} and no DNS-01 "
+                        f"solver of {issuer.label} matches it", issuer=issuer.label,
+                        warnings=warnings)
+        return make("out-of-scope", f"no solver of {issuer.label} matches {request.name}: "
+                    f"cert-manager cannot create a challenge", issuer=issuer.label,
+                    warnings=warnings)
+    solver = solver.with_overrides(request.override_name, request.override_class)
+    described = solver.describe()
+    if solver.kind == "dns01":
+        return make("out-of-scope", "solved by DNS-01", issuer.label, described, False, warnings)
+    if solver.kind == "http01-gateway":
+        return make("out-of-scope", "solved through Gateway API (HTTPRoute), not Istio Ingress",
+                    issuer.label, described, False, warnings)
+    if solver.kind != "http01-ingress":
+        return make("out-of-scope", "solver type not modelled", issuer.label, described,
+                    False, warnings)
+    verdict, cause = _judge(request, solver, resources, options, workloads)
+    return make(verdict, cause, issuer.label, described, False, warnings)
+
+
+def check(resources: Sequence[object],
+          options: CheckOptions = DEFAULT_OPTIONS) -> list[NameVerdict]:
+    """One verdict per (Certificate or ingress-shim Ingress, name), ordered by resource
+    (namespace, kind, name) and then by the order of names in it."""
+    items = [r for r in resources if isinstance(r, Mapping)]
+    requests = cm.names_needing_certificates(items)
+    issuers = cm.issuers_of(items)
+    workloads = gateway_workloads(items, options)
+    verdicts = [_verdict_for(r, issuers, items, options, workloads) for r in requests]
+    order = {id(v): i for i, v in enumerate(verdicts)}
+    return sorted(verdicts, key=lambda v: (v.key[:4], order[id(v)]))
+
+
+# --------------------------------------------------------------------------------------------
+# Results, regressions, explain
+
+
+def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
+    """KRM results: one error per failing name, one info per out-of-scope name, warnings for
+    missing issuers and legacy APIs, and one summary."""
+    results: list[Result] = []
+    seen: set[tuple[Any, ...]] = set()
+    for v in verdicts:
+        tags = (("dnsName", v.name), ("verdict", v.verdict))
+        if v.verdict in _FAIL_RULES:
+            results.append(Result(rule(_FAIL_RULES[v.verdict]),
+                                  f"{v.name}: {v.verdict}: {v.cause}",
+                                  resource=v.subject, field_path=v.field_path, extra_tags=tags))
+        elif v.verdict == "out-of-scope":
+            results.append(Result(rule("MHR024"), f"{v.name}: out of scope: {v.cause}",
+                                  resource=v.subject, field_path=v.field_path, extra_tags=tags))
+        if v.issuer_missing and ("MHR025", v.subject, v.issuer) not in seen:
+            seen.add(("MHR025", v.subject, v.issuer))
+            results.append(Result(rule("MHR025"),
+                                  f"{v.issuer.removesuffix(' (missing)')} is not in the input",
+                                  resource=v.subject))
+        for warning in v.warnings:
+            if ("MHR012", v.subject, warning) not in seen:
+                seen.add(("MHR012", v.subject, warning))
+                results.append(Result(rule("MHR012"), warning, resource=v.subject))
+    passing = sorted({v.name for v in verdicts if v.verdict == "pass"})
+    failing = [v for v in verdicts if v.verdict in _FAIL_RULES]
+    out_of_scope = [v for v in verdicts if v.verdict == "out-of-scope"]
+    if not verdicts:
+        summary = ("HTTP-01 check: no Certificate or cert-manager-annotated Ingress in the input "
+                   "names a DNS name")
+    else:
+        summary = (f"HTTP-01 check: {len(passing)} name(s) pass"
+                   + (f" ({', '.join(passing)})" if passing else "")
+                   + f", {len(failing)} fail, {len(out_of_scope)} out of scope")
+    results.append(Result(rule("MHR020"), summary))
+    return sorted_results(results)
+
+
+def _probe_host(host: str) -> str | None:
+    if "/" in host:
+        host = host.split("/", 1)[1]
+    if not host:
+        return None
+    if host == "*":
+        return "merge-https-redirects-probe.invalid"
+    if host.startswith("*"):
+        return "merge-https-redirects-probe" + host[1:]
+    return host
+
+
+def redirected_probe_hosts(resources: Sequence[object]) -> list[str]:
+    """The hosts whose plain-HTTP answer must not change: every host of every VirtualService
+    bound to a Gateway and every host of every redirect server (wildcards probed with a name
+    they cover)."""
+    hosts: list[str] = []
+    gateways, services = collect(list(resources), IngressOptions())
+    for vs in services:
+        if any(g != "mesh" for g in vs.gateways):
+            hosts.extend(vs.hosts)
+    for gw in gateways:
+        for srv in gw.servers:
+            if srv.https_redirect:
+                hosts.extend(srv.hosts)
+    probes = [p for p in (_probe_host(h) for h in hosts) if p is not None]
+    return sorted(set(probes))
+
+
+def _label_sets(resources: Sequence[object], options: CheckOptions) -> list[dict[str, str]]:
+    sets = [w.label_map for w in gateway_workloads(resources, options)]
+    gateways, _ = collect(list(resources), options.ingress)
+    for gw in gateways:
+        if gw.selector is not None and gw.selector not in sets:
+            sets.append(dict(gw.selector))
+    return sets
+
+
+def regressions(before: Sequence[NameVerdict], after: Sequence[NameVerdict],
+                before_resources: Sequence[object], after_resources: Sequence[object],
+                *, options: CheckOptions = DEFAULT_OPTIONS) -> list[str]:
+    """What the rewrite broke: names that passed before and no longer do, and hosts redirected
+    before (``GET http://host/`` on every known gateway workload and Gateway selector) that are
+    no longer redirected. Empty when the rewrite is safe."""
+    problems: list[str] = []
+    after_by_key = {v.key: v for v in after}
+    for v in before:
+        if v.verdict != "pass":
+            continue
+        now = after_by_key.get(v.key)
+        if now is None:
+            problems.append(f"{v.name} ({v.subject}): passed before, no verdict after")
+        elif now.verdict != "pass":
+            problems.append(f"{v.name} ({v.subject}): passed before, now {now.verdict}: "
+                            f"{now.cause}")
+    before_items = [r for r in before_resources if isinstance(r, Mapping)]
+    after_items = [r for r in after_resources if isinstance(r, Mapping)]
+    hosts = redirected_probe_hosts(before_items)
+    for labels in _label_sets(before_items, options):
+        old = build_route_config(before_items, labels, options.port, ingress=options.ingress)
+        new = build_route_config(after_items, labels, options.port, ingress=options.ingress)
+        text = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
+        for host in hosts:
+            if old.answer(host, "/").kind != "redirect":
+                continue
+            answer = new.answer(host, "/")
+            if answer.kind != "redirect":
+                problems.append(f"http://{host}/ on workload {{{text}}}: redirected before, now "
+                                f"{answer.kind}: {answer.cause}")
+    return sorted(set(problems))
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or "-"
+
+
+def explain_table(before: Sequence[NameVerdict], after: Sequence[NameVerdict]) -> str:
+    """A Markdown table, one row per name, ready to paste into a pull request."""
+    lines = ["| name | resource | issuer | solver | before | after | cause |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    after_by_key = {v.key: v for v in after}
+    before_keys = {v.key for v in before}
+    rows: list[tuple[NameVerdict | None, NameVerdict | None]] = [
+        (v, after_by_key.get(v.key)) for v in before
+    ] + [(None, v) for v in after if v.key not in before_keys]
+    for old, new in rows:
+        ref = new or old
+        assert ref is not None
+        if old is not None and new is not None and old.verdict != new.verdict:
+            cause = f"before: {old.cause}; after: {new.cause}"
+        else:
+            cause = ref.cause
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            ref.name, str(ref.subject), ref.issuer, ref.solver,
+            old.verdict if old else "-", new.verdict if new else "-", cause,
+        )) + " |")
+    if not rows:
+        lines.append("| - | - | - | - | - | - | no Certificate or cert-manager-annotated Ingress "
+                     "names a DNS name |")
+    return "\n".join(lines) + "\n"
