@@ -11,12 +11,13 @@ Upstream behaviour followed (repository ``cert-manager/cert-manager``):
 * Issuer lookup: ``issuerRef.kind`` defaults to ``Issuer`` (same namespace as the Certificate);
   ``ClusterIssuer`` is cluster-scoped; an ``issuerRef.group`` other than cert-manager's names an
   external issuer.
-* Solver choice: ``pkg/controller/acmeorders/selectors`` and the solver picker
-  (``Pick``): a solver is eligible when the ACME server offers its challenge type (no HTTP-01 for
-  a wildcard name) and every part of its selector matches (``matchLabels`` against the order's
-  labels, ``dnsNames`` exact, ``dnsZones`` by whole labels); among eligible solvers a ``dnsNames``
-  match wins, then the longest ``dnsZones`` match (in labels), then the most ``matchLabels``; a
-  solver without selector is taken only when nothing was chosen yet; ties keep the earlier one.
+* Solver choice: ``pkg/controller/acmeorders/selectors`` (``Labels``, ``DNSNames``, ``DNSZones``)
+  and package ``solverpicker`` (``Pick``): a solver is eligible when the ACME server offers its
+  challenge type (no HTTP-01 for a wildcard name) and every part of its selector matches
+  (``matchLabels`` against the order's labels, ``dnsNames`` exact, ``dnsZones`` by whole
+  labels). Among eligible solvers a ``dnsNames`` match wins, then the longest ``dnsZones`` match
+  (in labels), then the most ``matchLabels``; a solver without selector is taken only when
+  nothing was chosen yet; ties keep the earlier one.
 * Legacy APIs: ``certmanager.k8s.io/v1alpha1`` (removed in 0.11; solvers per domain in the
   Certificate's ``spec.acme.config``) and ``cert-manager.io/v1alpha2|v1alpha3|v1beta1`` (removed
   in 1.7) are still read, with a warning.
@@ -435,7 +436,7 @@ def offered_challenges(name: str) -> tuple[str, ...]:
 
 def select_solver(solvers: Sequence[Solver], name: str,
                   labels: Mapping[str, str]) -> Solver | None:
-    """cert-manager's ``Pick`` (``pkg/controller/acmeorders``): the most specific eligible
+    """cert-manager's ``solverpicker.Pick``: the most specific eligible
     solver, earlier solvers winning ties."""
     offered = offered_challenges(name)
     chosen: Solver | None = None

@@ -1,24 +1,84 @@
-"""Glue between the rewrite and the HTTP-01 checker (``mode: check`` and the merge guard)."""
+"""Glue between the rewrite and the HTTP-01 checker.
+
+- ``mode: check``: change nothing, report per DNS name whether the challenge would pass;
+- the merge guard: the rewrite must not change which names pass nor stop redirecting a host
+  that was redirected (else: error ``MHR011`` and no change at all);
+- ``explain``: the before/after table for a pull request;
+- ``plan_dedicated``: the dedicated Gateways for the chart generator.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from merge_https_redirects.config import Config
+from merge_https_redirects import http01, yamlio
+from merge_https_redirects.config import Config, ConfigProblems, parse_config
 from merge_https_redirects.results import Result
 from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import Outcome, Resource, transform
+from merge_https_redirects.transform import Outcome, Resource, transform, wanted
+
+
+def options_for(config: Config) -> http01.CheckOptions:
+    return http01.CheckOptions(
+        ingress_selector=dict(config.ingress_selector), ingress_class=config.ingress_class
+    )
+
+
+def _values(resources: Sequence[Resource]) -> list[dict[str, Any]]:
+    """Full values of the resources the checker reads (local config excluded)."""
+    out = []
+    for res in resources:
+        if res.local_config or res.load is None:
+            continue
+        value = res.value
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[str, Any]]:
+    """The checker's view of the bundle once ``outcome`` is applied."""
+    out = []
+    for res in resources:
+        if res.local_config or res.load is None:
+            continue
+        change = outcome.changes.get(res.position)
+        if change is not None and change.delete:
+            continue
+        value = res.value
+        if value is None:
+            continue
+        out.append(yamlio.apply_removals(value, change.remove) if change else value)
+    return out + list(outcome.added)
 
 
 def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     outcome = Outcome()
-    outcome.results.append(Result(rule("MHR100"), "mode `check` is not available yet"))
+    verdicts = http01.check(_values(resources), options_for(config))
+    outcome.results.extend(http01.check_results(verdicts))
     return outcome
 
 
 def guard(resources: Sequence[Resource], config: Config, outcome: Outcome) -> Outcome:
-    return outcome
+    """Refuse a rewrite that would break a passing name or drop a redirect (a bug guard)."""
+    if not outcome.changes and not outcome.added:
+        return outcome
+    options = options_for(config)
+    before_values = _values(resources)
+    after = after_values(resources, outcome)
+    before = http01.check(before_values, options)
+    after_verdicts = http01.check(after, options)
+    problems = http01.regressions(before, after_verdicts, before_values, after, options=options)
+    if not problems:
+        return outcome
+    refused = Outcome()
+    refused.results = [r for r in outcome.results if r.level != "info"]
+    refused.results += [Result(rule("MHR011"), f"{p}; nothing was changed") for p in problems]
+    return refused
 
 
 class BundleError(Exception):
@@ -27,8 +87,6 @@ class BundleError(Exception):
 
 def read_resources(paths: Sequence[str]) -> list[Resource]:
     """Resources from files/directories (``-`` or nothing: stdin), as the CLI reads them."""
-    import sys
-
     from merge_https_redirects.files import FilesError, _resources, discover, load_sources
 
     wanted_paths = list(paths) or ["-"]
@@ -38,19 +96,66 @@ def read_resources(paths: Sequence[str]) -> list[Resource]:
     except FilesError as exc:
         raise BundleError(str(exc)) from None
     if stdin is not None:
-        from pathlib import Path
-
         files.append(Path("-"))
     sources, problems = load_sources(files, stdin)
     if problems:
-        raise BundleError(problems[0].message)
+        raise BundleError(problems[0].one_line())
     return _resources(sources)
 
 
-def plan_dedicated(paths: list[str]) -> list[dict[str, Any]]:
+def load_config(path: str | None) -> Config:
+    """A :class:`Config` from a FunctionConfig file (``None``: defaults)."""
+    if path is None:
+        return Config()
+    try:
+        docs = [d for d in yamlio.loads_all(yamlio.decode(Path(path).read_bytes()).body)
+                if d is not None]
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read ({exc.strerror})") from None
+    except yamlio.YamlError as exc:
+        raise BundleError(f"{path}: {exc}") from None
+    if len(docs) != 1:
+        raise BundleError(f"{path}: expected one FunctionConfig document, found {len(docs)}")
+    try:
+        return parse_config(docs[0])
+    except ConfigProblems as exc:
+        raise BundleError(f"{path}: {exc}") from None
+
+
+def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dict[str, Any]]:
     """The dedicated Gateways the function would add or reuse for the bundle at ``paths``."""
-    outcome = transform(read_resources(paths), Config())
+    outcome = transform(read_resources(paths), load_config(config_path))
     errors = [r for r in outcome.results if r.level == "error"]
     if errors:
         raise BundleError(errors[0].one_line())
     return outcome.dedicated
+
+
+def explain_main(argv: list[str]) -> int:
+    """``merge-https-redirects explain [--config FILE] PATH...``: a Markdown table per name."""
+    parser = argparse.ArgumentParser(
+        prog="merge-https-redirects explain",
+        description="Per DNS name: issuer, solver, HTTP-01 verdict before and after the "
+        "rewrite, and the cause. Paste it into a pull request.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files/directories; '-' = stdin")
+    parser.add_argument("--config", metavar="FILE", help="FunctionConfig file")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        resources = read_resources(args.paths)
+    except BundleError as exc:
+        sys.stderr.write(f"error MHR101 {exc}\n")
+        return 1
+    options = options_for(config)
+    outcome = transform(resources, config)
+    before = http01.check(_values(resources), options)
+    after = http01.check(after_values(resources, outcome), options)
+    sys.stdout.write(http01.explain_table(before, after) + "\n")
+    for result in outcome.results:
+        if result.level == "error":
+            sys.stderr.write(result.one_line() + "\n")
+    return 0
+
+
+__all__ = ["check_mode", "explain_main", "guard", "plan_dedicated", "wanted"]

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from merge_https_redirects import __version__
 
@@ -162,9 +163,15 @@ def _subcommand(name: str, argv: list[str]) -> int:
         return explain_main(argv)
     if name == "chart":
         from merge_https_redirects import chart
-        from merge_https_redirects.checking import plan_dedicated
+        from merge_https_redirects.checking import BundleError, plan_dedicated
 
-        return chart.main(argv, plan=plan_dedicated)
+        def plan(paths: list[str], config_path: str | None) -> list[dict[str, Any]]:
+            try:
+                return plan_dedicated(paths, config_path)
+            except BundleError as exc:  # a refusal with its reason, not an internal error
+                raise chart.ChartError(str(exc)) from None
+
+        return chart.main(argv, plan=plan)
     from merge_https_redirects import kustomize_plugin
 
     return kustomize_plugin.main(argv)

@@ -125,7 +125,8 @@ def _wanted() -> yamlio.Wanted:
 
 def _resources(sources: Sequence[Source]) -> list[Resource]:
     return [
-        resource_of(item, FileRef(str(src.path), item.position), src.first_position + item.position)
+        resource_of(src.bundle, item, FileRef(str(src.path), item.position),
+                    src.first_position + item.position)
         for src in sources
         for item in src.bundle.items
         if item.is_mapping

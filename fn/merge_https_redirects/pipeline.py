@@ -16,7 +16,14 @@ from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
 from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
 from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import Change, Outcome, Resource, transform, wanted
+from merge_https_redirects.transform import (
+    Change,
+    Outcome,
+    Resource,
+    UnreadableResource,
+    transform,
+    wanted,
+)
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",
@@ -59,8 +66,19 @@ def _file_ref(item: yamlio.Item) -> FileRef | None:
     return FileRef(path, int(index) if index and index.isdigit() else None)
 
 
-def resource_of(item: yamlio.Item, file: FileRef | None, position: int | None = None) -> Resource:
-    error = item.error
+def _loader(bundle: yamlio.Bundle, item: yamlio.Item) -> Callable[[], Any]:
+    def load() -> Any:
+        try:
+            return bundle.load(item)
+        except yamlio.YamlError as exc:
+            raise UnreadableResource(str(exc)) from None
+
+    return load
+
+
+def resource_of(
+    bundle: yamlio.Bundle, item: yamlio.Item, file: FileRef | None, position: int | None = None
+) -> Resource:
     return Resource(
         position=item.position if position is None else position,
         api_version=item.api_version,
@@ -68,8 +86,7 @@ def resource_of(item: yamlio.Item, file: FileRef | None, position: int | None = 
         name=item.name,
         namespace=item.namespace,
         annotations=item.annotations,
-        value=item.value,
-        error=(f"unreadable: {error}" if error else None),
+        load=_loader(bundle, item) if item.wanted else None,
         file=file,
     )
 
@@ -88,10 +105,10 @@ def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
 
         return checking.check_mode(resources, config)
     outcome = transform(resources, config)
-    try:
-        from merge_https_redirects import checking
-    except ImportError:  # pragma: no cover - the checker ships with the package
-        return outcome
+    if not outcome.changes and not outcome.added:
+        return outcome  # nothing to guard: skip importing the routing model (start-up time)
+    from merge_https_redirects import checking
+
     return checking.guard(resources, config, outcome)
 
 
@@ -127,7 +144,7 @@ def run_resource_list(text: yamlio.Text) -> Run:
         out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
                                           text.newline)
         return Run(yamlio.encode(text, out), results, EXIT_ERRORS)
-    resources = [resource_of(item, _file_ref(item)) for item in bundle.items]
+    resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
     outcome = apply_mode(resources, config)
     results = sorted_results(outcome.results)
     del previous
@@ -156,7 +173,7 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
     except yamlio.YamlError as exc:
         return Run(b"", [input_error(exc, source or "<stdin>")], EXIT_ERRORS, stderr_all=True)
     resources = [
-        resource_of(item, FileRef(source, item.position) if source else None)
+        resource_of(bundle, item, FileRef(source, item.position) if source else None)
         for item in bundle.items if item.is_mapping
     ]
     outcome = apply_mode(resources, config)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +50,15 @@ INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.i
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
+class UnreadableResource(Exception):
+    """The resource's text could not be read as a value (message names line and problem)."""
+
+
 @dataclass(frozen=True)
 class Resource:
-    """One input resource. ``value`` is set for the kinds the function reads."""
+    """One input resource. ``load`` re-reads its full value from the input text; it is set for
+    the kinds the function reads (see :func:`wanted`) and not kept, so large bundles stay small
+    in memory."""
 
     position: int
     api_version: str
@@ -60,10 +66,24 @@ class Resource:
     name: str
     namespace: str
     annotations: dict[str, str]
-    value: dict[str, Any] | None = None
-    error: str | None = None  # why ``value`` could not be read (bad YAML inside the item)
-    error_path: str | None = None
+    load: Callable[[], Any] | None = None
     file: FileRef | None = None
+
+    def read(self) -> tuple[dict[str, Any] | None, str | None]:
+        """(value, None), or (None, why it cannot be read); (None, None) for opaque kinds."""
+        if self.load is None:
+            return None, None
+        try:
+            value = self.load()
+        except UnreadableResource as exc:
+            return None, str(exc)
+        if not isinstance(value, dict):
+            return None, "not a mapping"
+        return value, None
+
+    @property
+    def value(self) -> dict[str, Any] | None:
+        return self.read()[0]
 
     @property
     def ref(self) -> ResourceRef:
@@ -138,16 +158,19 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
     gateways: list[_GatewayEntry] = []
     services: list[tuple[Resource, VirtualService]] = []
     for res in resources:
-        if res.value is None or res.local_config or not is_istio(res.api_version, res.kind):
-            if res.error and is_istio(res.api_version, res.kind) and not res.local_config:
-                outcome.results.append(_invalid(res, res.error_path or "", res.error))
+        if res.local_config or not is_istio(res.api_version, res.kind):
+            continue
+        value, error = res.read()
+        if value is None:
+            if error:
+                outcome.results.append(_invalid(res, "", f"unreadable: {error}"))
             continue
         if res.kind == "Gateway":
-            gw_view, problems = read_gateway(res.value, res.namespace, res.name)
+            gw_view, problems = read_gateway(value, res.namespace, res.name)
             if gw_view is not None:
                 gateways.append(_GatewayEntry(res, gw_view))
         else:
-            vs_view, problems = read_virtual_service(res.value, res.namespace, res.name)
+            vs_view, problems = read_virtual_service(value, res.namespace, res.name)
             if vs_view is not None:
                 services.append((res, vs_view))
         for path, problem in problems:
@@ -180,7 +203,11 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
         if not redirects:
             continue
         needed = sorted({s.port for _, s in redirects})
-        conflicts = _conflicts(members, needed, redirects)
+        # Gateways of overlapping selectors (one a subset of the other; none = every workload)
+        # share gateway pods, so their plain servers on the port count too.
+        neighbours = [e for other, group in groups.items() if other != selector
+                      and _overlap(selector, other) for e in group]
+        conflicts = _conflicts([*members, *neighbours], needed, redirects)
         if conflicts:
             skip = config.on_conflict == "skip"
             for entry, server, why in conflicts:
@@ -193,6 +220,9 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
                     resource=entry.resource.ref,
                     field_path=f"spec.servers[{server.index}]",
                     file=entry.resource.file,
+                    # the group left unchanged (the conflicting server may belong to a
+                    # Gateway of an overlapping selector)
+                    extra_tags=(("selector", _selector_text(selector)),),
                 ))
             continue
 
@@ -276,6 +306,12 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
         f"Gateway(s) and {vs_deleted} VirtualService(s)",
     ))
     return outcome
+
+
+def _overlap(a: Selector, b: Selector) -> bool:
+    """Whether some pod can match both selectors (one is a subset of the other)."""
+    set_a, set_b = set(a or ()), set(b or ())
+    return set_a <= set_b or set_b <= set_a
 
 
 def _invalid(res: Resource, path: str, message: str) -> Result:
