@@ -1,0 +1,308 @@
+"""HTTP-01 verdicts: a golden case per verdict, results, regressions, explain, and the corpus."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from merge_https_redirects.http01 import (
+    CheckOptions,
+    NameVerdict,
+    check,
+    check_results,
+    explain_table,
+    gateway_workloads,
+    regressions,
+)
+
+HOST = "shop.example.com"
+
+
+def issuer(*solvers: dict[str, Any], kind: str = "ClusterIssuer",
+           name: str = "letsencrypt") -> dict[str, Any]:
+    return {"apiVersion": "cert-manager.io/v1", "kind": kind,
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"acme": {"server": "https://acme.example/directory",
+                              "privateKeySecretRef": {"name": "le"},
+                              "solvers": list(solvers)}}}
+
+
+ISTIO_SOLVER = {"http01": {"ingress": {"class": "istio"}}}
+
+
+def certificate(*names: str, issuer_name: str = "letsencrypt",
+                kind: str = "ClusterIssuer") -> dict[str, Any]:
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"secretName": "shop-tls", "dnsNames": list(names),
+                     "issuerRef": {"name": issuer_name, "kind": kind}}}
+
+
+def site_gateway(redirect: bool = True, selector: dict[str, str] | None = None,
+                 hosts: tuple[str, ...] = (HOST,)) -> dict[str, Any]:
+    http: dict[str, Any] = {"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                            "hosts": list(hosts)}
+    if redirect:
+        http["tls"] = {"httpsRedirect": True}
+    return {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+            "metadata": {"name": "shop", "namespace": "istio-system"},
+            "spec": {"selector": selector or {"istio": "ingressgateway"}, "servers": [
+                http,
+                {"port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                 "hosts": list(hosts), "tls": {"mode": "SIMPLE", "credentialName": "shop-tls"}},
+            ]}}
+
+
+def site_vs(host: str = HOST) -> dict[str, Any]:
+    return {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+            "metadata": {"name": "shop", "namespace": "shop"},
+            "spec": {"hosts": [host], "gateways": ["istio-system/shop"],
+                     "http": [{"route": [{"destination": {"host": "web"}}]}]}}
+
+
+def dedicated_gateway() -> dict[str, Any]:
+    return {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+            "metadata": {"name": "http-to-https-redirect", "namespace": "istio-system"},
+            "spec": {"selector": {"istio": "ingressgateway"}, "servers": [
+                {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"],
+                 "tls": {"httpsRedirect": True}}]}}
+
+
+def helm_gateway_deployment() -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "istio-ingress", "namespace": "istio-ingress"},
+            "spec": {"template": {
+                "metadata": {"labels": {"app": "istio-ingress", "istio": "ingress"},
+                             "annotations": {"inject.istio.io/templates": "gateway"}},
+                "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]}}}}
+
+
+def only(verdicts: list[NameVerdict]) -> NameVerdict:
+    assert len(verdicts) == 1, verdicts
+    return verdicts[0]
+
+
+# --- golden cases, one per verdict --------------------------------------------------------------
+
+
+def test_pass_with_dedicated_redirect_gateway() -> None:
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(redirect=False), site_vs(),
+              dedicated_gateway()]
+    v = only(check(bundle))
+    assert (v.verdict, v.issuer, v.solver) == (
+        "pass", "ClusterIssuer/letsencrypt", "http01.ingress class=istio (spec.acme.solvers[0])")
+    assert "reaches the solver" in v.cause
+    assert "labels assumed" in v.cause
+    assert v.field_path == "spec.dnsNames[0]"
+
+
+def test_redirected_by_the_sites_own_gateway() -> None:
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(), site_vs()]
+    v = only(check(bundle))
+    assert v.verdict == "redirected"
+    assert "Gateway istio-system/shop spec.servers[0]" in v.cause
+    assert "VirtualService shop/shop" in v.cause
+
+
+def test_unroutable_on_helm_gateway_labelled_istio_release() -> None:
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST),
+              site_gateway(redirect=False, selector={"istio": "ingress"}), site_vs(),
+              helm_gateway_deployment()]
+    v = only(check(bundle))
+    assert v.verdict == "unroutable"
+    assert "37329" in v.cause
+    assert "Deployment istio-ingress/istio-ingress" in v.cause
+    fixed = only(check(bundle, CheckOptions(ingress_selector={"istio": "ingress"})))
+    assert fixed.verdict == "pass"
+
+
+def test_solver_route_precedes_a_user_well_known_route() -> None:
+    """Ingress-derived configuration sorts first and the solver's exact path is not a catch-all,
+    so a user's ``/.well-known`` prefix route on the same host does not capture the challenge."""
+    grab = site_vs()
+    grab["spec"]["http"] = [{"match": [{"uri": {"prefix": "/.well-known"}}],
+                             "route": [{"destination": {"host": "wk"}}]}]
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(redirect=False), grab]
+    assert only(check(bundle)).verdict == "pass"
+
+
+def test_unroutable_on_configured_workload_labels() -> None:
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST), dedicated_gateway()]
+    v = only(check(bundle, CheckOptions(workload_labels={"app": "edge"})))
+    assert v.verdict == "unroutable"
+    assert "the configured gateway workload (app=edge)" in v.cause
+
+
+def test_impossible_for_a_wildcard_with_http01_only() -> None:
+    v = only(check([issuer(ISTIO_SOLVER), certificate("*.example.com")]))
+    assert v.verdict == "impossible"
+    assert "*.example.com" in v.cause
+
+
+@pytest.mark.parametrize(("solver", "cause"), [
+    ({"dns01": {"cloudflare": {}}}, "DNS-01"),
+    ({"http01": {"ingress": {"ingressClassName": "nginx"}}}, "not of Istio's class"),
+    ({"http01": {"gatewayHTTPRoute": {"parentRefs": []}}}, "Gateway API"),
+])
+def test_out_of_scope_solvers(solver: dict[str, Any], cause: str) -> None:
+    v = only(check([issuer(solver), certificate(HOST), site_gateway(), site_vs()]))
+    assert v.verdict == "out-of-scope"
+    assert cause in v.cause
+
+
+def test_missing_issuer_is_out_of_scope_with_warning() -> None:
+    v = only(check([certificate(HOST, issuer_name="nope", kind="Issuer")]))
+    assert (v.verdict, v.issuer_missing) == ("out-of-scope", True)
+    assert v.issuer == "Issuer/nope (missing)"
+    results = check_results([v])
+    assert [r.rule.id for r in results] == ["MHR025", "MHR020", "MHR024"]
+    assert results[0].level == "warning"
+
+
+def test_solver_selection_decides_the_verdict() -> None:
+    dns_for_shop = {"dns01": {"cloudflare": {}}, "selector": {"dnsNames": [HOST]}}
+    bundle = [issuer(ISTIO_SOLVER, dns_for_shop), certificate(HOST, "api.example.com"),
+              site_gateway(hosts=(HOST, "api.example.com")), site_vs(), site_vs("api.example.com")]
+    verdicts = {v.name: v.verdict for v in check(bundle)}
+    assert verdicts == {HOST: "out-of-scope", "api.example.com": "redirected"}
+
+
+def test_edit_in_place_ingress_shim() -> None:
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+           "metadata": {"name": "web", "namespace": "shop", "annotations": {
+               "kubernetes.io/ingress.class": "istio",
+               "cert-manager.io/cluster-issuer": "letsencrypt",
+               "acme.cert-manager.io/http01-edit-in-place": "true"}},
+           "spec": {"tls": [{"hosts": [HOST], "secretName": "t"}],
+                    "rules": [{"host": HOST, "http": {"paths": [
+                        {"path": "/", "pathType": "Prefix",
+                         "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    v = only(check([issuer(ISTIO_SOLVER), ing, dedicated_gateway()]))
+    assert (v.subject.kind, v.solver, v.verdict) == (
+        "Ingress", "http01.ingress name=web (spec.acme.solvers[0])", "pass")
+    assert "web-istio-autogenerated-k8s-ingress" in v.cause
+
+
+def test_gateway_workloads_sources() -> None:
+    assert gateway_workloads([])[0].assumed
+    (w,) = gateway_workloads([helm_gateway_deployment()])
+    assert w.label_map == {"app": "istio-ingress", "istio": "ingress"}
+    assert not w.assumed
+    (c,) = gateway_workloads([], CheckOptions(workload_labels={"istio": "x"}))
+    assert c.label_map == {"istio": "x"}
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def test_check_results_for_failures_and_summary() -> None:
+    bundle = [issuer(ISTIO_SOLVER), certificate(HOST, "ok.example.com"), site_gateway(),
+              site_vs()]
+    results = check_results(check(bundle))
+    errors = [r for r in results if r.level == "error"]
+    assert len(errors) == 1
+    krm = errors[0].to_krm()
+    assert krm["severity"] == "error"
+    assert krm["tags"]["rule"] == "MHR021"
+    assert HOST in krm["message"]
+    assert "redirected" in krm["message"]
+    assert krm["resourceRef"] == {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                                  "name": "shop", "namespace": "shop"}
+    summary = [r for r in results if r.rule.id == "MHR020"]
+    assert len(summary) == 1
+    assert "1 name(s) pass (ok.example.com), 1 fail" in summary[0].message
+
+
+def test_check_results_legacy_warning() -> None:
+    old = issuer(ISTIO_SOLVER)
+    old["apiVersion"] = "cert-manager.io/v1alpha2"
+    results = check_results(check([old, certificate(HOST), dedicated_gateway()]))
+    assert [r.rule.id for r in results if r.level == "warning"] == ["MHR012"]
+
+
+# --- merge-mode safety ---------------------------------------------------------------------------
+
+
+def _rewritten(before: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    after = copy.deepcopy(before)
+    for res in after:
+        if res["kind"] == "Gateway":
+            res["spec"]["servers"] = [s for s in res["spec"]["servers"]
+                                      if not s.get("tls", {}).get("httpsRedirect")]
+    return [*after, dedicated_gateway()]
+
+
+def test_regressions_empty_for_the_dedicated_gateway_rewrite() -> None:
+    before = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(), site_vs()]
+    after = _rewritten(before)
+    v_before, v_after = check(before), check(after)
+    assert [v.verdict for v in v_before] == ["redirected"]
+    assert [v.verdict for v in v_after] == ["pass"]
+    assert regressions(v_before, v_after, before, after) == []
+
+
+def test_regressions_report_lost_redirect_and_lost_pass() -> None:
+    before = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(), site_vs(),
+              dedicated_gateway()]
+    broken = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(redirect=False), site_vs()]
+    problems = regressions(check(before), check(broken), before, broken)
+    assert any(p.startswith(f"http://{HOST}/") and "redirected before, now route" in p
+               for p in problems)
+    passing = [issuer(ISTIO_SOLVER), certificate(HOST), dedicated_gateway()]
+    redirected = [*passing, site_gateway(), site_vs()]
+    lost = regressions(check(passing), check(redirected), passing, redirected)
+    assert any(p.startswith(f"{HOST} (Certificate shop/shop): passed before, now redirected")
+               for p in lost)
+
+
+# --- explain -------------------------------------------------------------------------------------
+
+
+def test_explain_table() -> None:
+    before = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(), site_vs()]
+    table = explain_table(check(before), check(_rewritten(before)))
+    lines = table.splitlines()
+    assert lines[0] == "| name | resource | issuer | solver | before | after | cause |"
+    assert lines[2].startswith(f"| {HOST} | Certificate shop/shop | ClusterIssuer/letsencrypt | ")
+    assert "| redirected | pass | before: virtual host" in lines[2]
+    assert len(lines) == 3
+
+
+# --- the shared corpus ---------------------------------------------------------------------------
+
+
+def _corpus_bundles(shared_dir: Path) -> list[tuple[str, list[Any]]]:
+    out = []
+    for path in sorted((shared_dir / "corpus").iterdir()):
+        if path.name == "INDEX.tsv" or ("neonKUBE" in path.name
+                                        and path.name.endswith("gateway-cluster.yaml")):
+            continue
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+                    if d is not None]
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        out.append((path.name, docs))
+    return out
+
+
+def test_corpus_through_check_and_explain(shared_dir: Path) -> None:
+    bundles = _corpus_bundles(shared_dir)
+    assert len(bundles) > 40
+    everything: list[Any] = []
+    named = 0
+    for _name, docs in bundles:
+        everything.extend(docs)
+        verdicts = check(docs)
+        named += len(verdicts)
+        assert explain_table(verdicts, verdicts).startswith("| name |")
+        assert check_results(verdicts)[-1].rule.id in ("MHR020", "MHR024")
+    assert named > 0
+    combined = check(everything)
+    table = explain_table(combined, combined)
+    assert "api.shipperizer.org" in table
+    assert regressions(combined, combined, everything, everything) == []
