@@ -388,13 +388,14 @@ def _choose_dedicated(
         server_ports = [s.port for s in servers]
         if len(set(server_ports)) != len(server_ports):
             continue
-        if all(_is_redirect(s, ports) and _is_catch_all(s) for s in servers):
+        # every server a catch-all redirect (servers on ports not configured are left alone)
+        if all(_is_redirect(s, server_ports) and _is_catch_all(s) for s in servers):
             candidates.append(entry)
     candidates.sort(key=lambda e: (-len(e.view.servers), e.view.namespace, e.view.name))
     chosen: list[_GatewayEntry] = []
     covered: set[int] = set()
     for entry in candidates:
-        entry_ports = {s.port for s in entry.view.servers}
+        entry_ports = {s.port for s in entry.view.servers if s.port in ports}
         if entry_ports & covered:
             continue
         if entry_ports & set(needed):

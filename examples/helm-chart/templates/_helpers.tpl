@@ -1,0 +1,3 @@
+{{- define "shop.hostSlug" -}}
+{{- . | replace "." "-" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
