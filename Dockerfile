@@ -26,6 +26,7 @@ WORKDIR /src
 # Only what the package build needs (see .dockerignore).
 COPY pyproject.toml README.md ./
 COPY fn/ fn/
+COPY templates/ templates/
 # Build the wheel from this repository, then install it (and only it, with
 # its pinned dependencies) into a virtual environment copied to the final stage.
 RUN python -m venv /opt/merge-https-redirects \

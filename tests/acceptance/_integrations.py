@@ -1,6 +1,6 @@
 """Helpers shared by the integration tests (kpt, kustomize, Helm, Argo CD).
 
-- :func:`doc_commands` reads the shell commands of one section of ``docs/integrations.md``, so each
+- :func:`doc_commands` reads the shell commands of one section of ``README.md``, so each
   test module can prove that the commands it runs are exactly the documented ones.
 - :func:`workspace` copies the parts of the repository a command needs into ``tmp_path``: the
   documented commands run from the repository root, and there they run from that copy.
@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-DOCS = "docs/integrations.md"
+DOCS = "README.md"
 
 
 def doc_section(repo_root: Path, title: str) -> str:
-    """The text of the ``## <title>`` (or ``### <title>``) section of docs/integrations.md.
+    """The text of the ``## <title>`` (or ``### <title>``) section of README.md.
 
     The section ends at the next heading of the same or a higher level outside code fences.
     """

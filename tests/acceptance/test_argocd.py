@@ -1,7 +1,7 @@
 """Argo CD: the Config Management Plugin's generate command, run the way the cmp-server runs it.
 
 What each test proves:
-- the command in docs/integrations.md "## Argo CD" is the one exercised here (built with a local
+- the command in README.md "## Argo CD" is the one exercised here (built with a local
   stand-in for Argo CD's install.yaml: the ConfigMap holds plugin.yaml verbatim, the patch adds
   the sidecar with the published image, user 999, the CMP socket/plugin mounts and kustomize);
 - plugin.yaml is a CMP v2 plugin: discover, generate with `set -o pipefail`, the parameters the

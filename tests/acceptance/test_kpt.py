@@ -1,7 +1,7 @@
 """kpt: the documented `kpt fn render` / `kpt fn eval --exec` commands with the real kpt.
 
 What each test proves:
-- the commands in docs/integrations.md "## kpt" are exactly the ones run here;
+- the commands in README.md "## kpt" are exactly the ones run here;
 - `kpt fn render --allow-exec --results-dir` rewrites the example package (per-host redirect
   servers gone, the dedicated Gateway written to its own file, Kptfile and config kept) and
   `results.yaml` carries each finding with resourceRef and file;

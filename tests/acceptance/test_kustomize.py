@@ -1,7 +1,7 @@
 """kustomize: KRM function transformer (route a) and legacy exec plugin (route b).
 
 What each test proves:
-- the commands in docs/integrations.md "## kustomize" are exactly the ones exercised here;
+- the commands in README.md "## kustomize" are exactly the ones exercised here;
 - route (a), which needs a standalone kustomize that CI cannot install: the function, given the
   ResourceList kustomize sends for each example overlay (the transformer as functionConfig with
   `local-config` and `config.kubernetes.io/function`; items carrying `kustomize.config.k8s.io/id`

@@ -258,7 +258,7 @@ def test_wheel_builds_from_the_context(repo_root: Path, tmp_path: Path) -> None:
 
 def test_documented_build_command(repo_root: Path) -> None:
     """The one command of the docs' "Container image" section, also named in the Dockerfile."""
-    text = (repo_root / "docs/integrations.md").read_text(encoding="utf-8")
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
     section = text.split("## Container image", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"^```sh\n(.*?)^```", section, re.M | re.S)
     commands = [line.strip() for block in blocks for line in block.splitlines() if line.strip()]

@@ -56,7 +56,7 @@ def test_hooks_are_well_formed(repo_root: Path) -> None:
 
 
 def test_docs_snippet_uses_existing_hooks(repo_root: Path) -> None:
-    text = (repo_root / "docs/integrations.md").read_text(encoding="utf-8")
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
     section = text.split("## pre-commit", 1)[1]
     (snippet,) = re.findall(r"^```yaml\n(.*?)^```", section, re.M | re.S)
     (repo,) = yaml.safe_load(snippet)["repos"]
