@@ -267,45 +267,80 @@ def _classify(answer: Answer, expected: str) -> tuple[Verdict, str]:
     return "unroutable", answer.cause
 
 
-def _judge(request: cm.NameRequest, solver: cm.Solver, resources: Sequence[object],
-           options: CheckOptions, workloads: Sequence[Workload]) -> tuple[Verdict, str]:
-    built = solver_ingress(request, solver, resources)
-    if built is None:
-        return "out-of-scope", (f"the solver adds the challenge path to Ingress "
-                                f"{request.namespace}/{solver.ingress_name}, which is not in "
-                                f"the input")
-    bundle, ingress = built
-    classes = ingress_classes_of([r for r in bundle if isinstance(r, Mapping)])
-    if not ingress_is_istio(ingress, classes, options.ingress_class):
-        return "out-of-scope", (f"the solver Ingress is not of Istio's class "
-                                f"{options.ingress_class!r} ({solver.describe()})")
-    _, _, ing_ns, ing_name = resource_identity(ingress)
-    gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
+@dataclass(frozen=True)
+class _Pending:
+    """A name whose solver goes through an Ingress: judged in one batch with all others."""
+
+    request: cm.NameRequest
+    solver: cm.Solver
+    issuer: str
+    described: str
+    warnings: tuple[str, ...]
+
+
+def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
+               options: CheckOptions, workloads: Sequence[Workload]
+               ) -> dict[int, tuple[Verdict, str]]:
+    """Verdicts for every pending name, with every solver Ingress added to the bundle at once
+    (cert-manager solves a renewal wave's challenges side by side; istiod merges all Ingresses
+    into one ``*`` server, so each name keeps its own exact virtual host). One route
+    configuration per gateway workload instead of one per name: linear in the bundle."""
+    out: dict[int, tuple[Verdict, str]] = {}
+    bundle: list[object] = list(resources)
+    probes: list[tuple[int, _Pending, dict[str, Any]]] = []
+    for i, p in enumerate(pending):
+        built = solver_ingress(p.request, p.solver, bundle if p.solver.ingress_name else ())
+        if built is None:
+            out[i] = ("out-of-scope", f"the solver adds the challenge path to Ingress "
+                      f"{p.request.namespace}/{p.solver.ingress_name}, which is not in the "
+                      f"input")
+            continue
+        new_bundle, ingress = built
+        if p.solver.ingress_name:
+            bundle = list(new_bundle)
+        else:
+            bundle.append(ingress)
+        probes.append((i, p, ingress))
+    mappings = [r for r in bundle if isinstance(r, Mapping)]
+    classes = ingress_classes_of(mappings)
     selected = [w for w in workloads if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
-    if not selected:
-        return "unroutable", (
-            f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, but no "
-            f"gateway workload carries these labels (found: "
-            f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways are "
-            f"labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
-            f"ingressSelector or label the gateway pods")
-    solver_service = _solver_name(request.namespace, request.name)
-    expected = f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"
+    judged: list[tuple[int, _Pending, str]] = []
+    for i, p, ingress in probes:
+        if not ingress_is_istio(ingress, classes, options.ingress_class):
+            out[i] = ("out-of-scope", f"the solver Ingress is not of Istio's class "
+                      f"{options.ingress_class!r} ({p.solver.describe()})")
+            continue
+        _, _, ing_ns, ing_name = resource_identity(ingress)
+        if not selected:
+            gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
+            out[i] = ("unroutable", (
+                f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, but "
+                f"no gateway workload carries these labels (found: "
+                f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways are "
+                f"labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
+                f"ingressSelector or label the gateway pods"))
+            continue
+        solver_service = _solver_name(p.request.namespace, p.request.name)
+        judged.append((i, p, f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"))
+    if not judged:
+        return out
     path = CHALLENGE_PATH + PROBE_TOKEN
-    outcomes: list[tuple[Verdict, str]] = []
+    outcomes: dict[int, list[tuple[Verdict, str]]] = {i: [] for i, _, _ in judged}
     for w in selected:
         config = build_route_config(bundle, w.label_map, options.port, ingress=options.ingress)
-        verdict, cause = _classify(config.answer(request.name, path), expected)
         where = w.describe() + (" -- labels assumed, set workload labels to be sure"
                                 if w.assumed else "")
-        outcomes.append((verdict, f"{cause} [on {where}]"))
-    return min(outcomes, key=lambda o: _RANK[o[0]])
+        for i, p, expected in judged:
+            verdict, cause = _classify(config.answer(p.request.name, path), expected)
+            outcomes[i].append((verdict, f"{cause} [on {where}]"))
+    for i, found in outcomes.items():
+        out[i] = min(found, key=lambda o: _RANK[o[0]])
+    return out
 
 
-def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer],
-                 resources: Sequence[object], options: CheckOptions,
-                 workloads: Sequence[Workload]) -> NameVerdict:
+def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
+                 ) -> NameVerdict | _Pending:
     def make(verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
              missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
         return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
@@ -347,8 +382,7 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer],
     if solver.kind != "http01-ingress":
         return make("out-of-scope", "solver type not modelled", issuer.label, described,
                     False, warnings)
-    verdict, cause = _judge(request, solver, resources, options, workloads)
-    return make(verdict, cause, issuer.label, described, False, warnings)
+    return _Pending(request, solver, issuer.label, described, warnings)
 
 
 def check(resources: Sequence[object],
@@ -359,7 +393,21 @@ def check(resources: Sequence[object],
     requests = cm.names_needing_certificates(items)
     issuers = cm.issuers_of(items)
     workloads = gateway_workloads(items, options)
-    verdicts = [_verdict_for(r, issuers, items, options, workloads) for r in requests]
+    first = [_verdict_for(r, issuers) for r in requests]
+    pending = [v for v in first if isinstance(v, _Pending)]
+    judged = iter(_judge_all(pending, items, options, workloads).items())
+    results = dict(judged)
+    verdicts: list[NameVerdict] = []
+    n = 0
+    for v in first:
+        if isinstance(v, _Pending):
+            verdict, cause = results[n]
+            n += 1
+            r = v.request
+            verdicts.append(NameVerdict(r.subject, r.name, v.issuer, v.described, verdict,
+                                        cause, r.field_path, False, r.warnings + v.warnings))
+        else:
+            verdicts.append(v)
     order = {id(v): i for i, v in enumerate(verdicts)}
     return sorted(verdicts, key=lambda v: (v.key[:4], order[id(v)]))
 

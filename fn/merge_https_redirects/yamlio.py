@@ -637,14 +637,28 @@ def _column(text: str, offset: int) -> int:
     return offset - (text.rfind("\n", 0, offset) + 1)
 
 
+_COMMENT_START = re.compile(r"(^|[ \t])#")
+
+
 def _dash_before(text: str, offset: int) -> int | None:
-    """Offset of the block-sequence '-' that introduces the node at ``offset``."""
-    i = offset - 1
-    while i >= 0 and text[i] in " \t\r\n":
-        i -= 1
-    if i >= 0 and text[i] == "-":
-        return i
-    return None
+    """Offset of the block-sequence '-' that introduces the node at ``offset``.
+
+    Walks up over blank and comment-only lines, and accepts a comment after the dash
+    (``- # note`` then the node on the next line, as kpt writes a resource's head comment).
+    """
+    end = offset
+    while True:
+        line_start = text.rfind("\n", 0, end) + 1
+        segment = text[line_start:end]
+        comment = _COMMENT_START.search(segment)
+        code = (segment[: comment.start()] if comment else segment).rstrip()
+        if code:
+            if code.endswith("-") and (len(code) == 1 or code[-2] in " \t"):
+                return line_start + len(code) - 1
+            return None
+        if line_start == 0:
+            return None
+        end = line_start - 1
 
 
 def first_document_kind(text: str) -> str | None:

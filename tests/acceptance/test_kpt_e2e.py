@@ -1,0 +1,186 @@
+"""End to end with the real kpt on the machine (``kpt fn render --allow-exec``, ``kpt fn eval
+--exec``), and the repository's own top-level Kptfile rendering examples/seed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+SEED_FILES = ("gateway.yaml", "virtualservice.yaml", "certificate.yaml", "clusterissuer.yaml")
+
+
+def _kptfile(exec_path: str) -> str:
+    return f"""\
+apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: ingress
+  annotations:
+    config.kubernetes.io/local-config: "true"
+pipeline:
+  mutators:
+    - exec: {exec_path}
+"""
+
+
+def _package(root: Path, repo_root: Path, function_bin: Path) -> Path:
+    """The seed, a flow-style two-selector bundle in a sub-directory, and a file already
+    occupying the path a new dedicated Gateway would get."""
+    pkg = root / "ingress"
+    (pkg / "gateways").mkdir(parents=True)
+    for name in SEED_FILES:
+        shutil.copy(repo_root / "examples" / "seed" / name, pkg / name)
+    shutil.copy(GOLDEN / "two-selectors" / "input.yaml", pkg / "gateways" / "selectors.yaml")
+    (pkg / "gateways" / "http-to-https-redirect.yaml").write_text(
+        "# notes, not a Gateway\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n"
+        "data:\n  enabled: \"yes\"\n"
+    )
+    (pkg / "Kptfile").write_text(_kptfile(str(function_bin)))
+    return pkg
+
+
+def _kpt(kpt_bin: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(kpt_bin), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def _snapshot(pkg: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(pkg)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(pkg.rglob("*")) if p.is_file()
+    }
+
+
+def _docs(path: Path) -> list[dict[str, object]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def _check_seed(pkg: Path) -> None:
+    text = (pkg / "gateway.yaml").read_text()
+    general, lcc = _docs(pkg / "gateway.yaml")
+    assert general["metadata"]["name"] == "http-general-gateway"  # kept as is: the dedicated one
+    assert general["spec"]["servers"][0]["tls"] == {"httpsRedirect": True}
+    assert lcc["metadata"]["name"] == "lcc3108-gateway"
+    assert [s["port"]["number"] for s in lcc["spec"]["servers"]] == [443]  # port 80 gone
+    assert "# The catch-all redirect already in the cluster" in text
+    assert "# Per-host Gateway: its port-80 redirect server" in text
+    assert "the line that breaks HTTP-01" not in text  # went with its server
+    vs = _docs(pkg / "virtualservice.yaml")[0]
+    assert vs["spec"]["gateways"] == ["istio-system/lcc3108-gateway"]
+
+
+def test_render_twice(kpt_bin: Path, function_bin: Path, repo_root: Path,
+                      tmp_path: Path) -> None:
+    pkg = _package(tmp_path, repo_root, function_bin)
+    notes = (pkg / "gateways" / "http-to-https-redirect.yaml")
+    notes_before = notes.read_bytes()
+    first = _kpt(kpt_bin, "fn", "render", "--allow-exec", str(pkg), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    _check_seed(pkg)
+
+    # The other selector gets a new dedicated Gateway (the first new one: plain `name`) in a new
+    # file beside its source, never overwriting the file that already holds that name.
+    assert notes.read_bytes() == notes_before
+    new = sorted(p.name for p in (pkg / "gateways").iterdir())
+    assert new == [
+        "http-to-https-redirect-2.yaml",
+        "http-to-https-redirect.yaml",
+        "selectors.yaml",
+    ]
+    dedicated = _docs(pkg / "gateways" / new[0])
+    assert len(dedicated) == 1
+    assert dedicated[0]["spec"] == {
+        "selector": {"istio": "ingressgateway-internal", "topology.istio.io/network": "corp"},
+        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                     "hosts": ["*"], "tls": {"httpsRedirect": True}}],
+    }
+    assert not any(k.startswith("internal.config.kubernetes.io/")
+                   for k in (dedicated[0]["metadata"].get("annotations") or {}))
+    # istio=ingressgateway reuses the seed's catch-all: no second '*' redirect for it (IST0145).
+    assert sorted(p.name for p in pkg.iterdir()) == sorted([*SEED_FILES, "Kptfile", "gateways"])
+    selectors = (pkg / "gateways" / "selectors.yaml").read_text()
+    assert "# Public and internal ingress gateways" in selectors
+    assert "httpsRedirect: true" not in selectors
+
+    # Second render: no file changes, no file appears or disappears.
+    before = _snapshot(pkg)
+    second = _kpt(kpt_bin, "fn", "render", "--allow-exec", str(pkg), cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    after = _snapshot(pkg)
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    if {k: v[1] for k, v in after.items()} != {k: v[1] for k, v in before.items()}:
+        # kpt render rewrites every file of the package, whatever the functions do: show that
+        # a pass-through function touches them too, so the function is not the cause.
+        (pkg / "Kptfile").write_text(_kptfile(shutil.which("cat") or "/bin/cat"))
+        baseline = _snapshot(pkg)
+        cat = _kpt(kpt_bin, "fn", "render", "--allow-exec", str(pkg), cwd=tmp_path)
+        assert cat.returncode == 0, cat.stderr
+        touched = _snapshot(pkg)
+        assert {k: v[0] for k, v in touched.items()} == {k: v[0] for k, v in baseline.items()}
+        assert all(touched[k][1] != baseline[k][1] for k in baseline if k != "Kptfile")
+
+    # Checked last so a failure here does not hide the rest: kept servers keep their style (the
+    # flow maps of the 443 servers are not rewritten in block style).
+    assert "  - port: {number: 443, name: https, protocol: HTTPS}\n" in selectors, selectors
+
+
+def test_eval_exec(kpt_bin: Path, function_bin: Path, repo_root: Path, tmp_path: Path) -> None:
+    pkg = _package(tmp_path, repo_root, function_bin)
+    run = _kpt(kpt_bin, "fn", "eval", "--exec", str(function_bin), str(pkg), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    _check_seed(pkg)
+    assert "removed 3 redirect server(s) from 3 Gateway(s)" in run.stderr
+    assert (pkg / "gateways" / "http-to-https-redirect-2.yaml").exists()
+    # eval again: nothing left to do.
+    before = {k: v[0] for k, v in _snapshot(pkg).items()}
+    again = _kpt(kpt_bin, "fn", "eval", "--exec", str(function_bin), str(pkg), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert {k: v[0] for k, v in _snapshot(pkg).items()} == before
+    assert "removed 0 redirect server(s)" in again.stderr
+
+
+def test_eval_conflict_fails_and_leaves_package(kpt_bin: Path, function_bin: Path,
+                                                tmp_path: Path) -> None:
+    pkg = tmp_path / "conflict"
+    pkg.mkdir()
+    shutil.copy(GOLDEN / "conflict-plain-catch-all" / "input.yaml", pkg / "gateways.yaml")
+    before = (pkg / "gateways.yaml").read_bytes()
+    run = _kpt(kpt_bin, "fn", "eval", "--exec", str(function_bin), str(pkg), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "MHR008" in run.stderr or "acme-solver" in run.stderr
+    assert (pkg / "gateways.yaml").read_bytes() == before
+
+
+def test_repository_kptfile_renders_seed(kpt_bin: Path, repo_root: Path, tmp_path: Path) -> None:
+    """The top-level Kptfile (+ .krmignore) renders examples/seed in a copy of the repository."""
+    venv = repo_root / ".venv" / "bin" / "merge-https-redirects"
+    if not venv.exists():
+        pytest.skip(".venv/bin/merge-https-redirects is absent")
+    copy = tmp_path / "repo"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repo_root, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for rel in [t for t in tracked if t] + ["Kptfile", ".krmignore"]:
+        source = repo_root / rel
+        if source.is_file():
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / rel)
+    os.symlink(repo_root / ".venv", copy / ".venv")
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file() and ".venv" not in p.parts}
+
+    run = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=copy)
+    assert run.returncode == 0, run.stderr
+    _check_seed(copy / "examples" / "seed")
+    changed = sorted(str(p.relative_to(copy)) for p, data in before.items()
+                     if not p.exists() or p.read_bytes() != data)
+    assert changed == ["examples/seed/gateway.yaml"]
+    new = sorted(str(p.relative_to(copy)) for p in copy.rglob("*")
+                 if p.is_file() and p not in before and ".venv" not in p.parts)
+    assert new == []
