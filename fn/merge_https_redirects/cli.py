@@ -128,8 +128,12 @@ def run(argv: Sequence[str]) -> int:
             try:
                 config = parse_config(raw)
             except ConfigProblems as exc:
-                problem = "; ".join(r.message for r in exc.results)
-                lines = [f"error MHR100 {args.config}: {r.message}" for r in exc.results]
+                from dataclasses import replace
+
+                from merge_https_redirects.results import FileRef, sorted_results
+
+                where = FileRef(args.config)
+                lines = [replace(r, file=where).one_line() for r in sorted_results(exc.results)]
                 _emit(stdin_bytes if not args.paths and stdin_bytes else b"", lines)
                 return EXIT_ERRORS
         if problem is not None:

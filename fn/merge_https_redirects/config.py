@@ -37,28 +37,61 @@ class FieldDoc:
 
 #: The FunctionConfig reference (README and ``--help`` are generated from it).
 FIELDS: tuple[FieldDoc, ...] = (
-    FieldDoc("mode", "string: `merge` or `check`", "`merge`",
-             "`merge` rewrites the Gateways; `check` changes nothing and reports, per DNS name, "
-             "whether cert-manager's HTTP-01 challenge would pass.", "`check`"),
-    FieldDoc("name", "string (DNS-1123 subdomain)", f"`{dedicated.DEFAULT_NAME}`",
-             "Name of a new dedicated redirect Gateway. Further selectors get a readable suffix "
-             "derived from their labels.", "`redirect-to-https`"),
-    FieldDoc("namespace", "string (DNS-1123 label)", f"`{dedicated.DEFAULT_NAMESPACE}`",
-             "Namespace of a new dedicated Gateway.", "`istio-ingress`"),
-    FieldDoc("ports", "list of integers 1-65535 (ConfigMap: `\"80,8080\"`)", "`[80]`",
-             "Gateway server port numbers whose httpsRedirect servers are merged (the Gateway's "
-             "Service port, as written in the Gateway).", "`[80, 8080]`"),
-    FieldDoc("onConflict", "string: `error` or `skip`", "`error`",
-             "What to do with a selector whose plain port-80 servers would capture or expose a "
-             "redirected host: `error` fails the run, `skip` leaves that selector's Gateways "
-             "unchanged with a warning.", "`skip`"),
-    FieldDoc("ingressClass", "string", "`istio`",
-             "check mode: the Ingress class istiod serves (mesh config `ingressClass`).",
-             "`istio`"),
-    FieldDoc("ingressSelector", "map of label to value (ConfigMap: `\"istio=ingressgateway\"`)",
-             "`{istio: ingressgateway}`",
-             "check mode: labels of the gateway pods Ingress-derived Gateways select (mesh config "
-             "`ingressSelector`).", "`{istio: ingress}`"),
+    FieldDoc(
+        "mode",
+        "string: `merge` or `check`",
+        "`merge`",
+        "`merge` rewrites the Gateways; `check` changes nothing and reports, per DNS name, "
+        "whether cert-manager's HTTP-01 challenge would pass.",
+        "`check`",
+    ),
+    FieldDoc(
+        "name",
+        "string (DNS-1123 subdomain)",
+        f"`{dedicated.DEFAULT_NAME}`",
+        "Name of a new dedicated redirect Gateway. Further selectors get a readable suffix "
+        "derived from their labels.",
+        "`redirect-to-https`",
+    ),
+    FieldDoc(
+        "namespace",
+        "string (DNS-1123 label)",
+        f"`{dedicated.DEFAULT_NAMESPACE}`",
+        "Namespace of a new dedicated Gateway.",
+        "`istio-ingress`",
+    ),
+    FieldDoc(
+        "ports",
+        'list of integers 1-65535 (ConfigMap: `"80,8080"`)',
+        "`[80]`",
+        "Gateway server port numbers whose httpsRedirect servers are merged (the Gateway's "
+        "Service port, as written in the Gateway).",
+        "`[80, 8080]`",
+    ),
+    FieldDoc(
+        "onConflict",
+        "string: `error` or `skip`",
+        "`error`",
+        "What to do with a selector whose plain port-80 servers would capture or expose a "
+        "redirected host: `error` fails the run, `skip` leaves that selector's Gateways "
+        "unchanged with a warning.",
+        "`skip`",
+    ),
+    FieldDoc(
+        "ingressClass",
+        "string",
+        "`istio`",
+        "check mode: the Ingress class istiod serves (mesh config `ingressClass`).",
+        "`istio`",
+    ),
+    FieldDoc(
+        "ingressSelector",
+        'map of label to value (ConfigMap: `"istio=ingressgateway"`)',
+        "`{istio: ingressgateway}`",
+        "check mode: labels of the gateway pods Ingress-derived Gateways select (mesh config "
+        "`ingressSelector`).",
+        "`{istio: ingress}`",
+    ),
 )
 _FIELD_NAMES = {f.name for f in FIELDS}
 
@@ -74,6 +107,15 @@ class Config:
     ingress_selector: tuple[tuple[str, str], ...] = field(
         default=tuple(sorted(dedicated.DEFAULT_SELECTOR.items()))
     )
+
+
+class _Problems(list[tuple[str | None, str]]):
+    """(field, message) pairs; ``prefix`` is ``data.`` for a ConfigMap."""
+
+    prefix = ""
+
+    def add(self, name: str | None, message: str) -> None:
+        self.append((name, message))
 
 
 class ConfigProblems(Exception):
@@ -98,16 +140,24 @@ def parse_config(obj: Any) -> Config:
     """A :class:`Config` from a functionConfig value; raises :class:`ConfigProblems`."""
     if obj is None:
         return Config()
-    problems: list[str] = []
+    problems = _Problems()
     ref = _ref(obj) if isinstance(obj, dict) else None
 
     def fail() -> ConfigProblems:
         return ConfigProblems(
-            [Result(rule("MHR100"), p, resource=ref, field_path=None) for p in problems]
+            [
+                Result(
+                    rule("MHR100"),
+                    message,
+                    resource=ref,
+                    field_path=(problems.prefix + name) if name else None,
+                )
+                for name, message in problems
+            ]
         )
 
     if not isinstance(obj, dict):
-        problems.append(f"functionConfig must be a mapping, got {_type(obj)}")
+        problems.add(None, f"functionConfig must be a mapping, got {_type(obj)}")
         raise fail()
     kind, api = obj.get("kind"), obj.get("apiVersion")
     if kind == "ConfigMap" and api == "v1":
@@ -115,14 +165,16 @@ def parse_config(obj: Any) -> Config:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            problems.append(f"ConfigMap `data` must be a map of strings, got {_type(data)}")
+            problems.add("data", f"ConfigMap `data` must be a map of strings, got {_type(data)}")
             raise fail()
+        problems.prefix = "data."
         fields: dict[str, Any] = {}
         for key, value in data.items():
             if not isinstance(value, str):
-                problems.append(
+                problems.add(
+                    str(key),
                     f"ConfigMap data.{key} must be a string (ConfigMap values are strings), "
-                    f"got {_type(value)}"
+                    f"got {_type(value)}",
                 )
                 continue
             fields[str(key)] = value
@@ -131,9 +183,10 @@ def parse_config(obj: Any) -> Config:
         fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
         from_strings = False
     else:
-        problems.append(
+        problems.add(
+            None,
             f"unknown functionConfig `{kind}.{api}`, expect `ConfigMap.v1` or "
-            f"`{KIND}.{API_VERSION}`"
+            f"`{KIND}.{API_VERSION}`",
         )
         raise fail()
     values = _validate(fields, from_strings, problems)
@@ -145,36 +198,54 @@ def parse_config(obj: Any) -> Config:
 def _type(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "a map", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a map",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
 
 
-def _validate(fields: dict[str, Any], from_strings: bool, problems: list[str]) -> dict[str, Any]:
+def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in sorted(set(fields) - _FIELD_NAMES):
-        problems.append(f"unknown field `{key}`, expect one of: {', '.join(sorted(_FIELD_NAMES))}")
+        problems.add(
+            key, f"unknown field `{key}`, expect one of: {', '.join(sorted(_FIELD_NAMES))}"
+        )
 
-    def string(key: str, allowed: tuple[str, ...] | None = None,
-               pattern: re.Pattern[str] | None = None, what: str = "", limit: int = 253) -> None:
+    def string(
+        key: str,
+        allowed: tuple[str, ...] | None = None,
+        pattern: re.Pattern[str] | None = None,
+        what: str = "",
+        limit: int = 253,
+    ) -> None:
         if key not in fields:
             return
         value = fields[key]
         if not isinstance(value, str):
-            problems.append(f"field `{key}` must be a string, got {_type(value)}")
+            problems.add(key, f"field `{key}` must be a string, got {_type(value)}")
         elif allowed is not None and value not in allowed:
-            problems.append(
-                f"field `{key}` must be one of {', '.join(allowed)}, got {value!r}"
-            )
+            problems.add(key, f"field `{key}` must be one of {', '.join(allowed)}, got {value!r}")
         elif pattern is not None and (not pattern.fullmatch(value) or len(value) > limit):
-            problems.append(f"field `{key}` must be {what}, got {value!r}")
+            problems.add(key, f"field `{key}` must be {what}, got {value!r}")
         else:
             out[_attr(key)] = value
 
     string("mode", ("merge", "check"))
-    string("name", pattern=_DNS_SUBDOMAIN, what="a DNS-1123 subdomain (lower case, digits, '-', "
-           "'.'; at most 253 characters)")
-    string("namespace", pattern=_DNS_LABEL, what="a DNS-1123 label (lower case, digits, '-'; at "
-           "most 63 characters)", limit=63)
+    string(
+        "name",
+        pattern=_DNS_SUBDOMAIN,
+        what="a DNS-1123 subdomain (lower case, digits, '-', '.'; at most 253 characters)",
+    )
+    string(
+        "namespace",
+        pattern=_DNS_LABEL,
+        what="a DNS-1123 label (lower case, digits, '-'; at most 63 characters)",
+        limit=63,
+    )
     string("onConflict", ("error", "skip"))
     string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
     if "ports" in fields:
@@ -192,7 +263,7 @@ def _attr(key: str) -> str:
     return {"onConflict": "on_conflict", "ingressClass": "ingress_class"}.get(key, key)
 
 
-def _ports(value: Any, from_strings: bool, problems: list[str]) -> tuple[int, ...] | None:
+def _ports(value: Any, from_strings: bool, problems: _Problems) -> tuple[int, ...] | None:
     items: list[Any]
     if from_strings and isinstance(value, str):
         items = [p for p in re.split(r"[\s,]+", value.strip().strip("[]")) if p]
@@ -205,24 +276,26 @@ def _ports(value: Any, from_strings: bool, problems: list[str]) -> tuple[int, ..
     elif isinstance(value, int) and not isinstance(value, bool):
         items = [value]
     else:
-        problems.append(f"field `ports` must be a list of port numbers, got {_type(value)}")
+        problems.add("ports", f"field `ports` must be a list of port numbers, got {_type(value)}")
         return None
     ok = True
     for p in items:
         if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 65535:
-            problems.append(f"field `ports` entries must be integers from 1 to 65535, got {p!r}")
+            problems.add(
+                "ports", f"field `ports` entries must be integers from 1 to 65535, got {p!r}"
+            )
             ok = False
     if ok and not items:
-        problems.append("field `ports` must name at least one port")
+        problems.add("ports", "field `ports` must name at least one port")
         ok = False
     if ok and len(set(items)) != len(items):
-        problems.append(f"field `ports` lists a port twice: {items}")
+        problems.add("ports", f"field `ports` lists a port twice: {items}")
         ok = False
     return tuple(sorted(items)) if ok else None
 
 
 def _selector(
-    value: Any, from_strings: bool, problems: list[str]
+    value: Any, from_strings: bool, problems: _Problems
 ) -> tuple[tuple[str, str], ...] | None:
     pairs: dict[str, Any]
     if from_strings and isinstance(value, str):
@@ -230,24 +303,35 @@ def _selector(
         for part in (p for p in re.split(r"[\s,]+", value.strip()) if p):
             key, sep, val = part.partition("=")
             if not sep:
-                problems.append(f"field `ingressSelector` entries must be key=value, got {part!r}")
+                problems.add(
+                    "ingressSelector",
+                    f"field `ingressSelector` entries must be key=value, got {part!r}",
+                )
                 return None
             pairs[key] = val
     elif isinstance(value, dict):
         pairs = value
     else:
-        problems.append(f"field `ingressSelector` must be a map of labels, got {_type(value)}")
+        problems.add(
+            "ingressSelector",
+            f"field `ingressSelector` must be a map of labels, got {_type(value)}",
+        )
         return None
     ok = True
     for key, val in pairs.items():
         if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
-            problems.append(f"field `ingressSelector` has an invalid label key {key!r}")
+            problems.add(
+                "ingressSelector", f"field `ingressSelector` has an invalid label key {key!r}"
+            )
             ok = False
         elif not isinstance(val, str) or not _LABEL_VALUE.fullmatch(val):
-            problems.append(f"field `ingressSelector.{key}` must be a label value, got {val!r}")
+            problems.add(
+                "ingressSelector",
+                f"field `ingressSelector.{key}` must be a label value, got {val!r}",
+            )
             ok = False
     if ok and not pairs:
-        problems.append("field `ingressSelector` must have at least one label")
+        problems.add("ingressSelector", "field `ingressSelector` must have at least one label")
         ok = False
     return tuple(sorted(pairs.items())) if ok else None
 
@@ -255,6 +339,7 @@ def _selector(
 def reference_markdown() -> str:
     """The FunctionConfig table for README and ``--help``."""
     lines = ["| field | type | default | meaning | example |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| `{f.name}` | {f.type} | {f.default} | {f.meaning} | {f.example} |"
-              for f in FIELDS]
+    lines += [
+        f"| `{f.name}` | {f.type} | {f.default} | {f.meaning} | {f.example} |" for f in FIELDS
+    ]
     return "\n".join(lines)

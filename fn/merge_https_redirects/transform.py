@@ -329,47 +329,57 @@ def _covering_text(covered: dict[int, GatewayKey], servers: Sequence[Server]) ->
     return ", ".join(f"{ns}/{name}" for ns, name in keys) or "the dedicated Gateway"
 
 
+def _where(entry: _GatewayEntry, server: Server) -> str:
+    return f"{entry.view.namespace}/{entry.view.name} spec.servers[{server.index}]"
+
+
 def _conflicts(
     members: Sequence[_GatewayEntry],
     ports: Sequence[int],
     redirects: Sequence[tuple[_GatewayEntry, Server]],
 ) -> list[tuple[_GatewayEntry, Server, str]]:
-    """Servers that make the rewrite change which requests get redirected."""
+    """Servers that make the rewrite change which requests get redirected; each explanation
+    names the plain server and the redirect server(s) it collides with."""
     found = []
-    redirect_hosts = {
-        s.port: [] for _, s in redirects
-    }  # type: dict[int, list[tuple[str, _GatewayEntry]]]
+    by_port: dict[int, list[tuple[_GatewayEntry, Server]]] = {}
     for entry, server in redirects:
-        for _, hostname in server.hostnames(entry.view.namespace):
-            redirect_hosts[server.port].append((hostname, entry))
+        by_port.setdefault(server.port, []).append((entry, server))
+
+    def names(pairs: Sequence[tuple[_GatewayEntry, Server]]) -> str:
+        return ", ".join(sorted({_where(e, s) for e, s in pairs}))
+
     for entry in members:
         for server in entry.view.servers:
-            if server.port not in ports or (server.https_redirect and server.protocol in (
-                REDIRECT_PROTOCOLS
-            )):
+            if server.port not in ports or _is_redirect(server, ports):
                 continue
-            where = f"{entry.view.namespace}/{entry.view.name} spec.servers[{server.index}]"
+            here = _where(entry, server)
+            same_port = by_port.get(server.port, [])
             if not server.is_http:
                 found.append((entry, server, (
-                    f"{where} is a {server.protocol or 'protocol-less'} server on port "
-                    f"{server.port}, which also carries redirect servers"
+                    f"{here} is a {server.protocol or 'protocol-less'} server on port "
+                    f"{server.port}, which also carries the redirect server(s) {names(same_port)}"
                 )))
                 continue
             for _, hostname in server.hostnames(entry.view.namespace):
                 if hostname == "*":
                     found.append((entry, server, (
-                        f"{where} serves plain HTTP for every host ('*') on port {server.port}: "
-                        "it would take the dedicated Gateway's catch-all redirect"
+                        f"{here} serves plain HTTP for every host ('*') on port {server.port}: "
+                        f"it would take the catch-all redirect that replaces {names(same_port)}"
                     )))
                     break
-                exposed = sorted({
-                    h for h, _ in redirect_hosts[server.port] if host_covers(hostname, h)
-                })
+                exposed = [
+                    (e, s) for e, s in same_port
+                    if any(host_covers(hostname, h) for _, h in s.hostnames(e.view.namespace))
+                ]
                 if exposed:
+                    hosts = sorted({
+                        h for e, s in exposed for _, h in s.hostnames(e.view.namespace)
+                        if host_covers(hostname, h)
+                    })
                     found.append((entry, server, (
-                        f"{where} serves plain HTTP for {hostname!r}, which covers redirected "
-                        f"host(s) {', '.join(exposed)} on port {server.port}: removing their "
-                        "redirect would expose them over plain HTTP"
+                        f"{here} serves plain HTTP for {hostname!r}, which covers host(s) "
+                        f"{', '.join(hosts)} redirected by {names(exposed)} on port "
+                        f"{server.port}: removing that redirect would expose them over plain HTTP"
                     )))
                     break
     return found
