@@ -44,7 +44,8 @@ def _which(name: str) -> Path | None:
 @pytest.fixture(scope="session")
 def helm_bin() -> Path:
     local = REPO_ROOT / ".tools" / "bin" / "helm"
-    return _require(local if local.exists() else _which("helm"), "helm 4 (python tools/fetch_helm.py)")
+    found = local if local.exists() else _which("helm")
+    return _require(found, "helm 4 (python tools/fetch_helm.py)")
 
 
 @pytest.fixture(scope="session")
@@ -63,5 +64,5 @@ def function_bin() -> Path:
     import sys
 
     candidate = Path(sys.executable).parent / "merge-https-redirects"
-    return _require(candidate if candidate.exists() else _which("merge-https-redirects"),
-                    "the merge-https-redirects console script (pip install -e .)")
+    found = candidate if candidate.exists() else _which("merge-https-redirects")
+    return _require(found, "the merge-https-redirects console script (pip install -e .)")

@@ -114,7 +114,8 @@ def run(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     stdin_bytes: bytes | None = None
     if not args.paths or "-" in args.paths:
-        stdin_bytes = sys.stdin.buffer.read()
+        # Read one byte past the limit, never more: a huge input costs no more than that.
+        stdin_bytes = sys.stdin.buffer.read(yamlio.MAX_INPUT_BYTES + 1)
     if not args.paths and args.config is None:
         assert stdin_bytes is not None
         if not stdin_bytes.strip():
@@ -150,8 +151,15 @@ def run(argv: Sequence[str]) -> int:
             text = yamlio.decode(stdin_bytes)
         except yamlio.YamlError as exc:
             error = pipeline.input_error(exc, "<stdin>")
+            head = stdin_bytes[:65536]
+            if args.config is None and b"ResourceList" in head and b"items" in head:
+                # A ResourceList we cannot decode: still answer with one (kpt needs it).
+                broken = pipeline.broken_resource_list(head.decode("utf-8", "replace"), error)
+                _emit(broken.stdout, broken.stderr_lines())
+                return EXIT_ERRORS
             _emit(b"", [error.one_line()])
             return EXIT_ERRORS
+        del stdin_bytes  # the decoded text is all that is needed from here on
         if args.config is None and pipeline.detect_resource_list(text):
             result = pipeline.run_resource_list(text)
         else:

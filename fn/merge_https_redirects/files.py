@@ -25,6 +25,7 @@ from merge_https_redirects.pipeline import (
     Run,
     _edits,
     apply_mode,
+    head_errors,
     input_error,
     resource_of,
 )
@@ -75,23 +76,32 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
     return files, roots
 
 
-def _walk(directory: Path, root: Path) -> Iterator[Path]:
+def _walk(directory: Path, root: Path, visited: set[tuple[int, int]] | None = None
+          ) -> Iterator[Path]:
+    visited = set() if visited is None else visited
     try:
+        info = directory.stat()
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
         raise FilesError(f"{directory}: cannot list ({exc.strerror})") from None
+    if (info.st_dev, info.st_ino) in visited:
+        return  # a symlink loop: this directory was walked already
+    visited.add((info.st_dev, info.st_ino))
     for entry in entries:
         path = Path(entry.path)
-        if entry.is_symlink():
-            target = path.resolve()
-            if not target.is_relative_to(root):
-                continue  # never follow a link out of the given directory
-        if entry.is_dir():
-            if entry.name.startswith(".") and entry.name not in (".", ".."):
-                continue  # .git, .github, ...: not manifests
-            yield from _walk(path, root)
-        elif entry.is_file() and entry.name.endswith(SUFFIXES):
-            yield path
+        try:
+            if entry.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(root):
+                    continue  # never follow a link out of the given directory
+            if entry.is_dir():
+                if entry.name.startswith("."):
+                    continue  # .git, .github, ...: not manifests
+                yield from _walk(path, root, visited)
+            elif entry.is_file() and entry.name.endswith(SUFFIXES):
+                yield path
+        except OSError as exc:  # a dangling or looping link, a permission problem
+            raise FilesError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Source], list[Result]]:
@@ -101,7 +111,11 @@ def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Sourc
     for path in files:
         name = str(path)
         try:
-            data = stdin if name == "-" and stdin is not None else path.read_bytes()
+            if name == "-" and stdin is not None:
+                data = stdin
+            else:
+                with path.open("rb") as handle:  # bounded: never more than the limit + 1
+                    data = handle.read(yamlio.MAX_INPUT_BYTES + 1)
         except OSError as exc:
             problems.append(Result(rule("MHR101"), f"{name}: cannot read ({exc.strerror})",
                                    file=FileRef(name)))
@@ -149,7 +163,9 @@ def run_files(
     if problems:
         return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
     outcome = apply_mode(_resources(sources), config)
-    results = sorted_results(outcome.results)
+    results = sorted_results(
+        outcome.results + [r for s in sources for r in head_errors(s.bundle, str(s.path))]
+    )
     code = EXIT_ERRORS if has_errors(results) else EXIT_OK
     texts: list[tuple[Source, str]] = []
     for src in sources:
@@ -207,10 +223,11 @@ def write_in_place(
     for src, body in texts:
         if body == src.text.body:
             continue
+        target = src.path.resolve()  # write through an in-tree symlink, keep the link
         if not _has_documents(body):
-            plan.append((src.path, None))  # every resource of the file was deleted
+            plan.append((target, None))  # every resource of the file was deleted
         else:
-            plan.append((src.path, yamlio.encode(src.text, body)))
+            plan.append((target, yamlio.encode(src.text, body)))
     if added:
         metadata = added[0].get("metadata")
         name = str(metadata.get("name", "redirect")) if isinstance(metadata, dict) else "redirect"
@@ -221,21 +238,27 @@ def write_in_place(
             n += 1
         if not _inside(new_path.parent, [target_dir, *roots], files):
             raise FilesError(f"{new_path}: refusing to write outside the given paths")
-        plan.append((new_path, yamlio.dump_stream(list(added)).encode("utf-8")))
+        # the dedicated Gateway first: were the run killed half way, no host would have lost
+        # its redirect before the catch-all exists
+        plan.insert(0, (new_path, yamlio.dump_stream(list(added)).encode("utf-8")))
     for path, _ in plan:
         if not _inside(path, roots, files) and path.parent.resolve() != target_dir.resolve():
             raise FilesError(f"{path}: refusing to write outside the given paths")
-        if path.exists() and not os.access(path, os.W_OK):
+        if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
             raise FilesError(f"{path}: file is read-only; nothing was written")
         if not os.access(path.parent, os.W_OK):
             raise FilesError(f"{path.parent}: directory is read-only; nothing was written")
     written = []
     with _deferred_signals():
         for path, data in plan:
-            if data is None:
-                path.unlink()
-            else:
-                atomic_write(path, data)
+            try:
+                if data is None:
+                    path.unlink()
+                else:
+                    atomic_write(path, data)
+            except OSError as exc:
+                done = f" (already written: {', '.join(map(str, written))})" if written else ""
+                raise FilesError(f"{path}: cannot write ({exc.strerror}){done}") from None
             written.append(path)
     return written
 

@@ -52,8 +52,7 @@ def input_error(exc: yamlio.YamlError, source: str = "") -> Result:
         message = f"{where}: {exc.message}"
     else:
         message = f"{source}: {exc.message}" if source else exc.message
-    return Result(rule("MHR101"), message,
-                  file=FileRef(source) if source else None)
+    return Result(rule("MHR101"), message)  # the message names the place (file:line:column)
 
 
 def _file_ref(item: yamlio.Item) -> FileRef | None:
@@ -139,26 +138,45 @@ def run_resource_list(text: yamlio.Text) -> Run:
         if not item.is_mapping:
             problems.append(Result(rule("MHR101"),
                                    f"items[{item.position}] is not a mapping (a resource)"))
+        elif item.head_error is not None:
+            problems.append(Result(rule("MHR101"), f"items[{item.position}]: {item.head_error}"))
     if problems:
         results = sorted_results(problems)
-        out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
-                                          text.newline)
+        try:
+            out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
+                                              text.newline)
+        except yamlio.YamlError as exc:
+            return _broken_resource_list(text, input_error(exc))
         return Run(yamlio.encode(text, out), results, EXIT_ERRORS)
     resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
     outcome = apply_mode(resources, config)
     results = sorted_results(outcome.results)
     del previous
-    out = yamlio.splice_resource_list(
-        bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
-        text.newline,
-    )
+    try:
+        out = yamlio.splice_resource_list(
+            bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
+            text.newline,
+        )
+    except yamlio.YamlError as exc:
+        # The edits cannot be written faithfully: change nothing and say why.
+        results = sorted_results(
+            [r for r in results if r.level != "info"] + [input_error(exc)])
+        try:
+            out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
+                                              text.newline)
+        except yamlio.YamlError:
+            return _broken_resource_list(text, input_error(exc))
     return Run(yamlio.encode(text, out), results,
                EXIT_ERRORS if has_errors(results) else EXIT_OK)
 
 
 def _broken_resource_list(text: yamlio.Text, error: Result) -> Run:
+    return broken_resource_list(text.body[:4096], error)
+
+
+def broken_resource_list(head: str, error: Result) -> Run:
     """Input that cannot be read: still a valid ResourceList on stdout, with the error."""
-    version = next((v for v in KRM_VERSIONS if v in text.body[:4096]), KRM_VERSIONS[0])
+    version = next((v for v in KRM_VERSIONS if v in head[:4096]), KRM_VERSIONS[0])
     out = yamlio.dumps({"apiVersion": version, "kind": "ResourceList", "items": [],
                         "results": [error.to_krm()]})
     return Run(out.encode("utf-8"), [error], EXIT_ERRORS)
@@ -177,7 +195,7 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
         for item in bundle.items if item.is_mapping
     ]
     outcome = apply_mode(resources, config)
-    results = sorted_results(outcome.results)
+    results = sorted_results(outcome.results + head_errors(bundle, source or "<stdin>"))
     out = yamlio.splice_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
     if not out.strip():
         # Everything was deleted: print an explicit empty document rather than nothing, so a
@@ -185,6 +203,14 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
         out = "---" + text.newline
     return Run(yamlio.encode(text, out), results,
                EXIT_ERRORS if has_errors(results) else EXIT_OK, stderr_all=True)
+
+
+def head_errors(bundle: yamlio.Bundle, source: str) -> list[Result]:
+    """Documents whose apiVersion/kind/metadata cannot be read unambiguously."""
+    return [
+        Result(rule("MHR101"), f"{source}: document {item.position}: {item.head_error}")
+        for item in bundle.items if item.head_error is not None
+    ]
 
 
 def detect_resource_list(text: yamlio.Text) -> bool:

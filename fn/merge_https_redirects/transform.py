@@ -17,6 +17,7 @@ of its own) that has port-80 redirect servers:
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -449,7 +450,7 @@ def _new_gateway(
     annotations = None
     source_path = next((e.resource.path for e in sources if e.resource.path), None)
     if source_path is not None:
-        directory = source_path.rsplit("/", 1)[0] + "/" if "/" in source_path else ""
+        directory = _safe_directory(source_path)
         path, n = f"{directory}{name}.yaml", 2
         while path in taken_paths:
             path = f"{directory}{name}-{n}.yaml"
@@ -465,6 +466,15 @@ def _new_gateway(
         name, config.namespace, dict(selector) if selector is not None else None, list(ports),
         api_version=api_version, annotations=annotations,
     )
+
+
+def _safe_directory(path: str) -> str:
+    """The directory of a path annotation, for a new file beside it; the package root when
+    the annotation would leave the package (absolute, or ``..`` after normalising)."""
+    directory = posixpath.dirname(posixpath.normpath(path))
+    if directory in ("", ".") or directory.startswith(("/", "..")):
+        return ""
+    return directory + "/"
 
 
 def sources_index(sources: Sequence[_GatewayEntry], version: str) -> int:

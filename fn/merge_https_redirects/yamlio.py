@@ -75,7 +75,7 @@ class Text:
 def decode(data: bytes) -> Text:
     """UTF-8 (with or without BOM) to :class:`Text`; anything else is a :class:`YamlError`."""
     if len(data) > MAX_INPUT_BYTES:
-        raise YamlError(f"input is {len(data)} bytes, over the limit of {MAX_INPUT_BYTES} bytes")
+        raise YamlError(f"input is over the limit of {MAX_INPUT_BYTES} bytes")
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
         data = data[3:]
@@ -148,7 +148,7 @@ def _scalar(event: Any) -> Any:
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
     try:
         return _constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
         raise YamlError(f"bad {tag.rsplit(':', 1)[-1]} value {event.value!r}: {exc}",
                         *_mark(event)) from None
 
@@ -230,7 +230,14 @@ class _Builder:
         raise YamlError(f"unexpected {kind.__name__}", *_mark(event))  # pragma: no cover
 
 
-def _yaml_error(exc: yaml.YAMLError) -> YamlError:
+def _yaml_error(exc: yaml.YAMLError, text: str = "") -> YamlError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # libyaml reports control characters by position only: give line and column.
+        pos = min(exc.position, len(text))
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else str(exc.character)
+        return YamlError(f"character {char!r} is not allowed in YAML", line, column)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -248,7 +255,23 @@ class _Events:
 
     def __init__(self, text: str) -> None:
         self.loader = _Loader(text)
+        self.text = text
         self.depth = 0
+        #: anchors defined so far in the current document (libyaml's parser does not check
+        #: aliases; an alias to nothing would make the output invalid YAML)
+        self.anchors: set[str] = set()
+        self.aliases = 0  # how many alias events the input holds
+
+    def _check_anchor(self, event: Any) -> None:
+        kind = type(event)
+        if kind is ev.AliasEvent:
+            self.aliases += 1
+            if event.anchor not in self.anchors:
+                raise YamlError(f"undefined alias *{event.anchor}", *_mark(event))
+        elif kind is ev.DocumentStartEvent:
+            self.anchors = set()
+        elif event.anchor is not None:
+            self.anchors.add(event.anchor)
 
     def __iter__(self) -> _Events:
         return self
@@ -257,10 +280,15 @@ class _Events:
         try:
             event = self.loader.get_event()
         except yaml.YAMLError as exc:
-            raise _yaml_error(exc) from None
+            raise _yaml_error(exc, self.text) from None
         if event is None:
             raise StopIteration
         kind = type(event)
+        if kind is not ev.MappingEndEvent and kind is not ev.SequenceEndEvent and (
+            kind is not ev.StreamStartEvent and kind is not ev.StreamEndEvent
+            and kind is not ev.DocumentEndEvent
+        ):
+            self._check_anchor(event)
         if kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
             self.depth += 1
             if self.depth > MAX_DEPTH:
@@ -278,9 +306,10 @@ class _Events:
         base = self.depth - 1  # ``first`` was counted by __next__
         level = 1
         append = out.append
-        get = self.loader.get_event
+        get: Callable[[], Any] = self.loader.get_event
         starts = (ev.MappingStartEvent, ev.SequenceStartEvent)
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+        anchors = self.anchors
         try:
             while True:
                 event = get()
@@ -290,12 +319,19 @@ class _Events:
                     level += 1
                     if base + level > MAX_DEPTH:
                         raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
+                    if event.anchor is not None:
+                        anchors.add(event.anchor)
                 elif k in ends:
                     level -= 1
                     if level == 0:
                         break
+                elif k is ev.ScalarEvent:
+                    if event.anchor is not None:
+                        anchors.add(event.anchor)
+                else:  # an alias
+                    self._check_anchor(event)
         except yaml.YAMLError as exc:
-            raise _yaml_error(exc) from None
+            raise _yaml_error(exc, self.text) from None
         self.depth = base
         return out
 
@@ -460,6 +496,7 @@ class Item:
     wanted: bool = False
     is_mapping: bool = True
     eager: Any = None  # the value (or the YamlError that prevented it) when ``wanted``
+    head_error: YamlError | None = None  # apiVersion/kind/metadata unreadable (e.g. twice)
 
 
 @dataclass
@@ -469,6 +506,11 @@ class Bundle:
     text: str
     items: list[Item]
     kind: str  # "ResourceList" or "stream"
+    #: ResourceList: anchor -> position of the item defining it, and (position, anchor) pairs
+    #: of aliases; anchors span the whole document, so removing an item may strand an alias.
+    anchor_owner: dict[str, int] = field(default_factory=dict)
+    alias_count: int = 0
+    alias_users: list[tuple[int, str]] = field(default_factory=list)
     # ResourceList only:
     header_version: str = ""
     function_config: Any = None
@@ -543,6 +585,7 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
             if level <= 0:
                 return p
 
+    seen: set[str] = set()
     while pos < n and type(events[pos]) is not ev.MappingEndEvent:
         key = events[pos]
         pos += 1
@@ -550,12 +593,22 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
         if type(key) is not ev.ScalarEvent or key.value not in _HEAD_KEYS:
             pos = skip(pos)
             continue
+        if key.value in seen:
+            raise YamlError(f"duplicate key {key.value!r} (the result would depend on which "
+                            "copy wins)", *_mark(key))
+        seen.add(key.value)
         if key.value == "metadata" and type(value) is ev.MappingStartEvent:
             pos += 1
+            meta_seen: set[str] = set()
             while type(events[pos]) is not ev.MappingEndEvent:
                 mkey = events[pos]
                 pos += 1
                 mval = events[pos]
+                if type(mkey) is ev.ScalarEvent and mkey.value in _META_KEYS:
+                    if mkey.value in meta_seen:
+                        raise YamlError(f"duplicate key 'metadata.{mkey.value}' (the result "
+                                        "would depend on which copy wins)", *_mark(mkey))
+                    meta_seen.add(mkey.value)
                 if type(mkey) is ev.ScalarEvent and type(mval) is ev.ScalarEvent:
                     if mkey.value == "name":
                         name = mval.value
@@ -601,7 +654,10 @@ def _make_item(
     end = _content_end(node, text)
     if type(first) is not ev.MappingStartEvent:
         return Item(position, start, end, "", "", "", "", {}, is_mapping=False)
-    api_version, kind, name, namespace, annotations = _head(node)
+    try:
+        api_version, kind, name, namespace, annotations = _head(node)
+    except YamlError as exc:
+        return Item(position, start, end, "", "", "", "", {}, head_error=exc)
     kept = {k: v for k, v in annotations.items() if k in BOOKKEEPING_ANNOTATIONS}
     item = Item(position, start, end, sys.intern(api_version), sys.intern(kind), name,
                 namespace, kept, wanted(api_version, kind))
@@ -703,6 +759,7 @@ def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
             bundle.top_indent = _start_column(root)
             bundle.top_flow = bool(root.flow_style)
             _scan_resource_list_body(bundle, events, anchors, wanted)
+    bundle.alias_count = events.aliases
     return bundle
 
 
@@ -736,7 +793,16 @@ def _scan_resource_list_body(
                         last_end = max(last_end, _end(entry))
                     break
                 node = _collect_node(events, entry)
-                _register_anchors(node, anchors) if _has_anchor(node) else None
+                if _has_anchor(node):
+                    _register_anchors(node, anchors)
+                    for event in node:
+                        anchor = getattr(event, "anchor", None)
+                        if anchor is None:
+                            continue
+                        if type(event) is ev.AliasEvent:
+                            bundle.alias_users.append((position, anchor))
+                        else:
+                            bundle.anchor_owner[anchor] = position
                 item = _make_item(position, node, text, wanted, anchors)
                 if position == 0 and bundle.items_block:
                     dash = _dash_before(text, item.start)
@@ -783,6 +849,7 @@ def _scan_resource_list_body(
 
 
 def _has_anchor(node: list[Any]) -> bool:
+    """Whether the node defines or uses an anchor."""
     return any(getattr(e, "anchor", None) is not None for e in node)
 
 
@@ -952,10 +1019,37 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
     for parent, drop in flow_edits.values():
         kept = [local[c.start : c.end] for k, c in parent.children if k not in drop]
         cuts.append((parent.start, parent.end, "[" + ", ".join(kept) + "]"))
+    _check_stranded_aliases(events, cuts)
     out = local
     for cut_start, cut_end, replacement in sorted(cuts, reverse=True):
         out = out[:cut_start] + replacement + out[cut_end:]
     return segment[:pad] + out[pad:]
+
+
+def _check_stranded_aliases(events: list[Any], cuts: Sequence[tuple[int, int, str]]) -> None:
+    """A removed entry that defines an anchor still used elsewhere cannot be cut as text."""
+    def removed(offset: int) -> bool:
+        return any(start <= offset < end for start, end, _ in cuts)
+
+    defined = {
+        e.anchor for e in events
+        if type(e) is not ev.AliasEvent and getattr(e, "anchor", None) is not None
+        and removed(_start(e))
+    }
+    if any(type(e) is ev.AliasEvent and e.anchor in defined and not removed(_start(e))
+           for e in events):
+        raise SpliceError("a removed entry defines an anchor that is used elsewhere")
+
+
+def check_shared_anchors(bundle: Bundle, positions: set[int]) -> None:
+    """Refuse to remove or edit ResourceList items whose anchors other items use."""
+    for user, anchor in bundle.alias_users:
+        owner = bundle.anchor_owner.get(anchor)
+        if owner is not None and owner != user and owner in positions:
+            raise YamlError(
+                f"items[{owner}] defines the anchor &{anchor} that items[{user}] uses: changing "
+                f"items[{owner}] would break items[{user}]; expand the alias first"
+            )
 
 
 def _path_text(path: Path) -> str:
@@ -992,6 +1086,7 @@ def splice_resource_list(
     """The ResourceList text with ``edits`` applied, ``new_items`` appended to ``items`` and
     ``results`` appended to ``results``."""
     text = bundle.text
+    check_shared_anchors(bundle, set(edits))
     if bundle.top_flow or (not bundle.items_block and (new_items or edits)):
         return _reemit_resource_list(bundle, edits, new_items, results)
     pieces: list[str] = []
@@ -1067,6 +1162,9 @@ def _reemit_resource_list(
 ) -> str:
     """Fallback for layouts that cannot be spliced (flow-style ResourceLists, e.g. JSON): the
     whole list re-emitted in block style; values stay values, comments are lost."""
+    if bundle.alias_count:
+        # Re-emitting would expand every alias into a copy (an amplification attack).
+        raise YamlError("a flow-style (e.g. JSON) ResourceList with aliases cannot be rewritten")
     whole = loads(bundle.text)
     items = []
     for position, value in enumerate(whole.get("items") or []):

@@ -302,7 +302,7 @@ def test_non_utf8_krm_still_answers_a_resource_list(function_bin: Path, tmp_path
     assert proc.code == 1
     (error,) = errors_of(resource_list(proc))
     assert "UTF-8" in error["message"]
-    assert "line 16" in error["message"] or "16:" in error["message"], error["message"]
+    assert "15:14" in error["message"], error["message"]  # line 15: "    name: caf\\xe9"
 
 
 def test_bom_is_kept_and_input_processed(function_bin: Path, tmp_path: Path) -> None:
@@ -593,7 +593,7 @@ def test_billion_laughs_elsewhere_is_bounded(function_bin: Path, tmp_path: Path,
         assert proc.text.startswith(data)
     else:
         assert proc.code == 1
-        assert any("aliases expand" in e["message"] for e in errors_of(rl))
+        assert any("alias" in e["message"] for e in errors_of(rl))
 
 
 def test_repeated_alias_of_a_large_scalar_is_not_amplified(function_bin: Path,
