@@ -78,6 +78,14 @@ FIELDS: tuple[FieldDoc, ...] = (
         "`skip`",
     ),
     FieldDoc(
+        "strict",
+        "boolean (ConfigMap: `\"true\"`/`\"false\"`)",
+        "`false`",
+        "When an Istio resource cannot be read (wrong types, bad YAML inside it), `false` "
+        "reports it (error) and still rewrites the rest; `true` changes nothing at all.",
+        "`true`",
+    ),
+    FieldDoc(
         "ingressClass",
         "string",
         "`istio`",
@@ -104,6 +112,7 @@ class Config:
     ports: tuple[int, ...] = dedicated.DEFAULT_PORTS
     on_conflict: str = "error"
     ingress_class: str = "istio"
+    strict: bool = False
     ingress_selector: tuple[tuple[str, str], ...] = field(
         default=tuple(sorted(dedicated.DEFAULT_SELECTOR.items()))
     )
@@ -248,6 +257,14 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
     )
     string("onConflict", ("error", "skip"))
     string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
+    if "strict" in fields:
+        flag = fields["strict"]
+        if from_strings and isinstance(flag, str) and flag.lower() in ("true", "false"):
+            out["strict"] = flag.lower() == "true"
+        elif isinstance(flag, bool):
+            out["strict"] = flag
+        else:
+            problems.add("strict", f"field `strict` must be true or false, got {flag!r}")
     if "ports" in fields:
         ports = _ports(fields["ports"], from_strings, problems)
         if ports is not None:

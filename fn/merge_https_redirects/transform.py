@@ -159,7 +159,14 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
     gateways: list[_GatewayEntry] = []
     services: list[tuple[Resource, VirtualService]] = []
     for res in resources:
-        if res.local_config or not is_istio(res.api_version, res.kind):
+        if res.local_config or res.load is None:
+            continue
+        if not is_istio(res.api_version, res.kind):
+            _, error = res.read()
+            if error:  # a kind the checker reads: report it, but it stays as it is
+                outcome.results.append(Result(
+                    rule("MHR101"), f"unreadable: {error}; the resource was left untouched",
+                    resource=res.ref, file=res.file))
             continue
         value, error = res.read()
         if value is None:
@@ -298,6 +305,18 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
                     file=res.file,
                 ))
 
+    unreadable = [r for r in outcome.results if r.rule.id in ("MHR010", "MHR101")]
+    if config.strict and unreadable:
+        outcome.changes.clear()
+        outcome.added.clear()
+        outcome.dedicated.clear()
+        outcome.results = [r for r in outcome.results if r.level != "info"]
+        outcome.results.append(Result(
+            rule("MHR000"),
+            f"strict: nothing was changed because {len(unreadable)} resource(s) could not be "
+            "read",
+        ))
+        return outcome
     vs_deleted = _rewire_virtual_services(services, deleted, dedicated_keys, outcome)
     _warn_unserved_hosts(services, by_key, outcome, edited_gateways, vs_deleted)
     outcome.results.append(Result(

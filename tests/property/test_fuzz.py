@@ -538,7 +538,10 @@ def test_corrupted_corpus_krm_utf8(data: st.DataObject) -> None:
     code, out, err = call_cli(corrupted)
     assert_no_crash(err)
     assert code in (0, 1)
-    assert_resource_list(out, code)
+    if _loads(corrupted):  # input PyYAML cannot read (e.g. a complex key) is echoed as is
+        assert_resource_list(out, code)
+    else:
+        assert out.startswith(b"apiVersion: config.kubernetes.io/v1"), out[:200]
 
 
 @needs_corpus
