@@ -1,6 +1,6 @@
 """Bad input through the real console script, in KRM, stream and files mode.
 
-Every case checks the contract of docs/robustness.md: exit code (0 ok, 1 error results or
+Every case checks the contract of README.md ("Robustness"): exit code (0 ok, 1 error results or
 refused input, 2 usage), errors as single lines naming the place (file:line:column, or the
 field path of a resource), never a traceback or an "internal error", stdout never empty with
 exit 0, and in KRM mode stdout is always one valid ResourceList (with an error result when the

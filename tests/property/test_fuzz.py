@@ -5,7 +5,7 @@ The pipeline is called in-process (fast); the KRM contract ("stdout is always a 
 checked through ``cli.main`` in-process with swapped standard streams, which is the real entry
 point minus process start-up; a few cases go through the installed console script.
 
-Properties (see docs/robustness.md):
+Properties (see README.md, "Robustness"):
 
 - no exception ever escapes the pipeline or the CLI (the CLI turns internal errors into a
   message, so its output is checked for "internal error" too);
