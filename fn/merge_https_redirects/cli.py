@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +77,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit(run_stdout: bytes, lines: Sequence[str]) -> None:
+def _emit(run_stdout: bytes | Iterable[bytes], lines: Sequence[str]) -> None:
     for line in lines:
         sys.stderr.write(line + "\n")
     sys.stderr.flush()
-    if run_stdout:
-        sys.stdout.buffer.write(run_stdout)
-        sys.stdout.buffer.flush()
+    out = sys.stdout.buffer
+    for chunk in [run_stdout] if isinstance(run_stdout, bytes) else run_stdout:
+        if chunk:
+            out.write(chunk)
+    out.flush()
 
 
 def _load_config_file(path: str) -> tuple[object, str | None]:
@@ -164,7 +166,7 @@ def run(argv: Sequence[str]) -> int:
             result = pipeline.run_resource_list(text)
         else:
             result = pipeline.run_stream(text, config)
-    _emit(result.stdout, result.stderr_lines())
+    _emit(result.chunks(), result.stderr_lines())
     return result.exit_code
 
 

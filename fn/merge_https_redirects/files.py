@@ -248,7 +248,7 @@ def write_in_place(
             raise FilesError(f"{path}: file is read-only; nothing was written")
         if not os.access(path.parent, os.W_OK):
             raise FilesError(f"{path.parent}: directory is read-only; nothing was written")
-    written = []
+    written: list[Path] = []
     with _deferred_signals():
         for path, data in plan:
             try:

@@ -8,7 +8,7 @@ produces complete output (the ResourceList with its items and an error result, i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +32,30 @@ KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",
 
 @dataclass
 class Run:
-    """What a run prints and returns."""
+    """What a run prints and returns. The output is either ``data`` or, for a bundle, the
+    input text and a splice plan rendered piece by piece (never a second copy of a large
+    bundle in memory)."""
 
-    stdout: bytes = b""
+    data: bytes = b""
     results: list[Result] = field(default_factory=list)
     exit_code: int = EXIT_OK
     stderr_all: bool = False  # stream/files: every finding on stderr; KRM: only problems
+    spliced: tuple[yamlio.Text, yamlio.Plan] | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.spliced is None:
+            if self.data:
+                yield self.data
+            return
+        text, plan = self.spliced
+        if text.bom:
+            yield b"\xef\xbb\xbf"
+        for piece in yamlio.render(text.body, plan):
+            yield piece.encode("utf-8")
+
+    @property
+    def stdout(self) -> bytes:
+        return b"".join(self.chunks())
 
     def stderr_lines(self) -> list[str]:
         return [r.one_line() for r in self.results
@@ -143,17 +161,17 @@ def run_resource_list(text: yamlio.Text) -> Run:
     if problems:
         results = sorted_results(problems)
         try:
-            out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
-                                              text.newline)
+            plan = yamlio.plan_resource_list(bundle, {}, [], [r.to_krm() for r in results],
+                                             text.newline)
         except yamlio.YamlError as exc:
             return _broken_resource_list(text, input_error(exc))
-        return Run(yamlio.encode(text, out), results, EXIT_ERRORS)
+        return Run(b"", results, EXIT_ERRORS, spliced=(text, plan))
     resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
     outcome = apply_mode(resources, config)
     results = sorted_results(outcome.results)
     del previous
     try:
-        out = yamlio.splice_resource_list(
+        plan = yamlio.plan_resource_list(
             bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
             text.newline,
         )
@@ -162,12 +180,12 @@ def run_resource_list(text: yamlio.Text) -> Run:
         results = sorted_results(
             [r for r in results if r.level != "info"] + [input_error(exc)])
         try:
-            out = yamlio.splice_resource_list(bundle, {}, [], [r.to_krm() for r in results],
-                                              text.newline)
+            plan = yamlio.plan_resource_list(bundle, {}, [], [r.to_krm() for r in results],
+                                             text.newline)
         except yamlio.YamlError:
             return _broken_resource_list(text, input_error(exc))
-    return Run(yamlio.encode(text, out), results,
-               EXIT_ERRORS if has_errors(results) else EXIT_OK)
+    return Run(b"", results, EXIT_ERRORS if has_errors(results) else EXIT_OK,
+               spliced=(text, plan))
 
 
 def _broken_resource_list(text: yamlio.Text, error: Result) -> Run:
@@ -196,13 +214,13 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
     ]
     outcome = apply_mode(resources, config)
     results = sorted_results(outcome.results + head_errors(bundle, source or "<stdin>"))
-    out = yamlio.splice_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
-    if not out.strip():
+    plan = yamlio.plan_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
+    if yamlio.plan_is_blank(text.body, plan):
         # Everything was deleted: print an explicit empty document rather than nothing, so a
         # host never mistakes the output for a crash (kpt deletes a package on empty output).
-        out = "---" + text.newline
-    return Run(yamlio.encode(text, out), results,
-               EXIT_ERRORS if has_errors(results) else EXIT_OK, stderr_all=True)
+        plan = ["---" + text.newline]
+    return Run(b"", results, EXIT_ERRORS if has_errors(results) else EXIT_OK,
+               stderr_all=True, spliced=(text, plan))
 
 
 def head_errors(bundle: yamlio.Bundle, source: str) -> list[Result]:

@@ -92,7 +92,7 @@ class Resource:
 
     @property
     def local_config(self) -> bool:
-        return self.annotations.get(LOCAL_CONFIG, "").lower() == "true"
+        return bool(self.annotations.get(LOCAL_CONFIG, "").lower() == "true")
 
     @property
     def path(self) -> str | None:
@@ -117,16 +117,53 @@ class Outcome:
     dedicated: list[dict[str, Any]] = field(default_factory=list)
 
 
-def wanted(api_version: str, kind: str) -> bool:
-    """Kinds whose full value the function reads (everything else stays opaque text)."""
+def _checker_annotation(key: Any) -> bool:
+    """Annotations the rewrite or the HTTP-01 checker reads (cert-manager's, Istio's, the
+    Ingress class); the rest (kpt bookkeeping, last-applied-configuration...) stays text."""
+    return isinstance(key, str) and (
+        "cert-manager.io" in key or "istio.io" in key or key == "kubernetes.io/ingress.class"
+    )
+
+
+def _is_inject_template(key: Any) -> bool:
+    return bool(key == "inject.istio.io/templates")
+
+
+_METADATA = {"name": True, "namespace": True, "labels": True, "creationTimestamp": True,
+             "annotations": _checker_annotation}
+#: Istio, cert-manager and Ingress objects: everything but unrelated annotations and status.
+_READ_OBJECT = {"apiVersion": True, "kind": True, "metadata": _METADATA, "spec": True}
+_POD_TEMPLATE = {
+    "metadata": {"labels": True, "annotations": _is_inject_template},
+    "spec": {"containers": {"name": True, "image": True}},
+}
+#: Deployments, Pods, Services: only what tells a gateway workload and its labels.
+_READ_WORKLOAD = {
+    "apiVersion": True,
+    "kind": True,
+    "metadata": {"name": True, "namespace": True, "labels": True,
+                 "annotations": _is_inject_template},
+    "spec": {"selector": True, "template": _POD_TEMPLATE,
+             "containers": {"name": True, "image": True}},
+}
+_WORKLOAD_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"),
+                   ("", "Pod"), ("", "Service")}
+
+
+def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
+    """What the function reads of a kind (``False``: nothing, the item stays opaque text)."""
     if is_istio(api_version, kind):
-        return True
-    group = api_version.partition("/")[0]
+        return _READ_OBJECT
+    group = api_version.partition("/")[0] if "/" in api_version else ""
     if group in ("cert-manager.io", "certmanager.k8s.io") and kind in (
         "Certificate", "Issuer", "ClusterIssuer"
     ):
-        return True
-    return group == "networking.k8s.io" or (group == "extensions" and kind == "Ingress")
+        return _READ_OBJECT
+    if group == "networking.k8s.io" or (group == "extensions" and kind == "Ingress"):
+        return _READ_OBJECT
+    if (group, kind) in _WORKLOAD_KINDS:
+        return _READ_WORKLOAD
+    return False
 
 
 @dataclass

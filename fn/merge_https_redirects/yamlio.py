@@ -21,7 +21,7 @@ import copy
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,16 +153,38 @@ def _scalar(event: Any) -> Any:
                         *_mark(event)) from None
 
 
+#: What to build of a node: ``None`` everything; a dict of key -> what to build of that key's
+#: value (other keys are skipped, never built); a predicate on keys (their values are built
+#: whole). A dict applies to each entry of a sequence.
+Keep = dict[str, Any] | Callable[[Any], bool] | None
+
+
+def _skip(events: list[Any], pos: int) -> int:
+    """Position after the node starting at ``pos``."""
+    level = 0
+    while True:
+        k = type(events[pos])
+        if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
+            level += 1
+        elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
+            level -= 1
+        pos += 1
+        if level <= 0:
+            return pos
+
+
 class _Builder:
     """Builds plain values from a list of events (one item), resolving aliases through a
-    document-wide anchor table and counting every node built from an alias."""
+    document-wide anchor table and counting every node built from an alias. Mapping keys are
+    interned: a bundle repeats the same few hundred keys thousands of times."""
 
     def __init__(self, anchors: dict[str, tuple[list[Any], int]]) -> None:
         self.anchors = anchors
         self.alias_nodes = 0
         self.in_alias = 0
 
-    def build(self, events: list[Any], pos: int, depth: int = 0) -> tuple[Any, int]:
+    def build(self, events: list[Any], pos: int, depth: int = 0,
+              keep: Keep = None) -> tuple[Any, int]:
         event = events[pos]
         kind = type(event)
         if depth > MAX_DEPTH:
@@ -174,14 +196,17 @@ class _Builder:
                     f"aliases expand to more than {MAX_ALIAS_NODES} nodes", *_mark(event)
                 )
         if kind is ev.ScalarEvent:
-            return _scalar(event), pos + 1
+            value = _scalar(event)
+            if type(value) is str and len(value) <= 48:
+                value = sys.intern(value)  # namespaces, protocols, labels repeat thousands of times
+            return value, pos + 1
         if kind is ev.AliasEvent:
             target = self.anchors.get(event.anchor)
             if target is None:
                 raise YamlError(f"unknown alias *{event.anchor}", *_mark(event))
             self.in_alias += 1
             try:
-                value, _ = self.build(target[0], target[1], depth + 1)
+                value, _ = self.build(target[0], target[1], depth + 1, keep)
             finally:
                 self.in_alias -= 1
             return value, pos + 1
@@ -189,9 +214,10 @@ class _Builder:
             if event.tag not in _SAFE_SEQ_TAGS:
                 raise YamlError(f"unsupported tag {event.tag!r}", *_mark(event))
             seq: list[Any] = []
+            entry_keep = keep if isinstance(keep, dict) else None
             pos += 1
             while type(events[pos]) is not ev.SequenceEndEvent:
-                value, pos = self.build(events, pos, depth + 1)
+                value, pos = self.build(events, pos, depth + 1, entry_keep)
                 seq.append(value)
             return seq, pos + 1
         if kind is ev.MappingStartEvent:
@@ -199,31 +225,42 @@ class _Builder:
                 raise YamlError(f"unsupported tag {event.tag!r}", *_mark(event))
             mapping: dict[Any, Any] = {}
             merged: dict[Any, Any] = {}
+            seen: set[Any] = set()
             pos += 1
             while type(events[pos]) is not ev.MappingEndEvent:
                 key_event = events[pos]
                 key, pos = self.build(events, pos, depth + 1)
-                value, pos = self.build(events, pos, depth + 1)
-                if (
-                    key == "<<"
-                    and type(key_event) is ev.ScalarEvent
-                    and key_event.implicit[0]
-                    and key_event.tag is None
-                ):
+                if isinstance(key, (dict, list)):
+                    raise YamlError("a mapping key must be a scalar", *_mark(key_event))
+                is_merge = (key == "<<" and type(key_event) is ev.ScalarEvent
+                            and key_event.implicit[0] and key_event.tag is None)
+                if not is_merge:
+                    if key in seen:
+                        raise YamlError(
+                            f"duplicate key {key!r} (the result would depend on which copy "
+                            "wins)", *_mark(key_event))
+                    seen.add(key)
+                child: Keep = None
+                if is_merge:
+                    child = keep
+                elif isinstance(keep, dict):
+                    if key not in keep:
+                        pos = _skip(events, pos)
+                        continue
+                    spec = keep[key]
+                    child = None if spec is True else spec
+                elif keep is not None and not keep(key):
+                    pos = _skip(events, pos)
+                    continue
+                value, pos = self.build(events, pos, depth + 1, child)
+                if is_merge:
                     for part in value if isinstance(value, list) else [value]:
                         if not isinstance(part, dict):
                             raise YamlError("merge key '<<' needs a mapping", *_mark(key_event))
                         for k, v in part.items():
                             merged.setdefault(k, v)
                     continue
-                if isinstance(key, (dict, list)):
-                    raise YamlError("a mapping key must be a scalar", *_mark(key_event))
-                if key in mapping:
-                    raise YamlError(
-                        f"duplicate key {key!r} (the result would depend on which copy wins)",
-                        *_mark(key_event),
-                    )
-                mapping[key] = value
+                mapping[sys.intern(key) if type(key) is str else key] = value
             for k, v in merged.items():
                 mapping.setdefault(k, v)
             return mapping, pos + 1
@@ -463,7 +500,8 @@ def dumps(obj: Any, *, wide: bool = False, newline: str = "\n") -> str:
 # ---------------------------------------------------------------------------------------------
 # Scanning bundles
 # ---------------------------------------------------------------------------------------------
-Wanted = Callable[[str, str], bool]
+#: For an item's (apiVersion, kind): ``False`` to keep it opaque, else what to build of it.
+Wanted = Callable[[str, str], "Keep | bool"]
 
 
 #: The annotations an item keeps from its head (everything else stays in the text only).
@@ -528,11 +566,16 @@ class Bundle:
     wide_sequences: bool = False  # house style: sequences indented under their key
 
     def load(self, item: Item) -> Any:
-        """The item's full value, read again from its text (raises :class:`YamlError`)."""
+        """The item's value as the scan built it (only the parts the caller reads; raises
+        :class:`YamlError`)."""
         if item.eager is not None:
             if isinstance(item.eager, YamlError):
                 raise item.eager
             return item.eager
+        return self.load_full(item)
+
+    def load_full(self, item: Item) -> Any:
+        """The item's whole value, read again from its text (raises :class:`YamlError`)."""
         text = self.text
         line_start = _line_start(text, item.start)
         local = " " * (item.start - line_start) + text[item.start : _line_end(text, item.end)]
@@ -659,13 +702,16 @@ def _make_item(
     except YamlError as exc:
         return Item(position, start, end, "", "", "", "", {}, head_error=exc)
     kept = {k: v for k, v in annotations.items() if k in BOOKKEEPING_ANNOTATIONS}
+    spec = wanted(api_version, kind)
     item = Item(position, start, end, sys.intern(api_version), sys.intern(kind), name,
-                namespace, kept, wanted(api_version, kind))
+                namespace, kept, spec is not False)
     if item.wanted:
         # Built now from the events at hand: reading the item again later would cost a second
         # parse (aliases may also point into other items, whose anchors are known only now).
+        # Only what the caller reads is built (``spec``): a 50k-item bundle must stay small.
         try:
-            item.eager, _ = _Builder(anchors).build(node, 0)
+            keep: Keep = None if spec is True or spec is False else spec
+            item.eager, _ = _Builder(anchors).build(node, 0, 0, keep)
         except YamlError as exc:
             item.eager = exc
     return item
@@ -1085,11 +1131,23 @@ def splice_resource_list(
 ) -> str:
     """The ResourceList text with ``edits`` applied, ``new_items`` appended to ``items`` and
     ``results`` appended to ``results``."""
+    return "".join(
+        render(bundle.text, plan_resource_list(bundle, edits, new_items, results, newline)))
+
+
+def plan_resource_list(
+    bundle: Bundle,
+    edits: dict[int, ItemEdit],
+    new_items: Sequence[dict[str, Any]],
+    results: Sequence[dict[str, Any]],
+    newline: str = "\n",
+) -> Plan:
+    """:func:`splice_resource_list` as a :data:`Plan`: the output without copying the input."""
     text = bundle.text
     check_shared_anchors(bundle, set(edits))
     if bundle.top_flow or (not bundle.items_block and (new_items or edits)):
-        return _reemit_resource_list(bundle, edits, new_items, results)
-    pieces: list[str] = []
+        return [_reemit_resource_list(bundle, edits, new_items, results)]
+    pieces: Plan = []
     cursor = 0
     wide = bundle.wide_sequences
     for item in bundle.items:
@@ -1098,13 +1156,13 @@ def splice_resource_list(
             continue
         rng = _block_entry_range(text, item.start, item.end)
         if rng is None:
-            return _reemit_resource_list(bundle, edits, new_items, results)
-        pieces.append(text[cursor : rng[0]])
+            return [_reemit_resource_list(bundle, edits, new_items, results)]
+        pieces.append((cursor, rng[0]))
         if not edit.delete:
             try:
                 new_text = edit_item_text(text, item.start, item.end, edit.remove)
             except SpliceError:
-                value = _apply_removals(bundle.load(item), edit.remove)
+                value = _apply_removals(bundle.load_full(item), edit.remove)
                 new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
             else:
                 # keep the comments above the entry: they were part of the cut range
@@ -1113,45 +1171,48 @@ def splice_resource_list(
         cursor = rng[1]
     insert_at = _line_end(text, bundle.items[-1].end) if bundle.items else None
     if insert_at is not None and insert_at >= cursor:
-        pieces.append(text[cursor:insert_at])
+        pieces.append((cursor, insert_at))
         cursor = insert_at
-        if not text[:insert_at].endswith("\n"):
+        if insert_at and text[insert_at - 1] != "\n":
             pieces.append(newline)
         pieces.append(_as_entries(new_items, bundle.items_dash_indent, wide, newline))
     elif new_items:
-        return _reemit_resource_list(bundle, edits, new_items, results)
+        return [_reemit_resource_list(bundle, edits, new_items, results)]
     if not results:
-        pieces.append(text[cursor:])
-        return "".join(pieces)
+        pieces.append((cursor, len(text)))
+        return pieces
     if bundle.results_span is not None and bundle.results_block:
         results_end = _line_end(text, bundle.results_span[1])
         if results_end < cursor:
-            return _reemit_resource_list(bundle, edits, new_items, results)
-        pieces.append(text[cursor:results_end])
-        if not text[:results_end].endswith("\n"):
+            return [_reemit_resource_list(bundle, edits, new_items, results)]
+        pieces.append((cursor, results_end))
+        if results_end and text[results_end - 1] != "\n":
             pieces.append(newline)
         pieces.append(_as_entries(results, bundle.results_dash_indent, wide, newline))
-        pieces.append(text[results_end:])
+        pieces.append((results_end, len(text)))
     elif bundle.results_span is not None:
         start, end = bundle.results_span
         if start < cursor:
-            return _reemit_resource_list(bundle, edits, new_items, results)
+            return [_reemit_resource_list(bundle, edits, new_items, results)]
         indent = bundle.top_indent + (2 if wide else 0)
-        pieces.append(text[cursor:start].rstrip(" "))
+        trimmed = start
+        while trimmed > cursor and text[trimmed - 1] == " ":
+            trimmed -= 1
+        pieces.append((cursor, trimmed))
         pieces.append(newline + _as_entries(results, indent, wide, newline).rstrip("\r\n"))
-        pieces.append(text[end:])
+        pieces.append((end, len(text)))
     else:
         end = _line_end(text, bundle.doc_end)
         if end < cursor:
-            return _reemit_resource_list(bundle, edits, new_items, results)
-        pieces.append(text[cursor:end])
-        if end and not text[:end].endswith("\n"):
+            return [_reemit_resource_list(bundle, edits, new_items, results)]
+        pieces.append((cursor, end))
+        if end and text[end - 1] != "\n":
             pieces.append(newline)
         pad = " " * bundle.top_indent
         indent = bundle.top_indent + (2 if wide else 0)
         pieces.append(pad + "results:" + newline + _as_entries(results, indent, wide, newline))
-        pieces.append(text[end:])
-    return "".join(pieces)
+        pieces.append((end, len(text)))
+    return pieces
 
 
 def _reemit_resource_list(
@@ -1200,8 +1261,18 @@ def splice_stream(
     newline: str = "\n",
 ) -> str:
     """The stream text with ``edits`` applied and ``new_items`` appended as new documents."""
+    return "".join(render(bundle.text, plan_stream(bundle, edits, new_items, newline)))
+
+
+def plan_stream(
+    bundle: Bundle,
+    edits: dict[int, ItemEdit],
+    new_items: Sequence[dict[str, Any]],
+    newline: str = "\n",
+) -> Plan:
+    """:func:`splice_stream` as a :data:`Plan`."""
     text = bundle.text
-    pieces: list[str] = []
+    pieces: Plan = []
     cursor = 0
     starts = bundle.doc_starts
     for item in bundle.items:
@@ -1211,25 +1282,69 @@ def splice_stream(
         if edit.delete:
             doc_start = starts[item.position]
             nxt = starts[item.position + 1] if item.position + 1 < len(starts) else len(text)
-            pieces.append(text[cursor:doc_start])
+            pieces.append((cursor, doc_start))
             cursor = nxt
             continue
         line_start = _line_start(text, item.start)
         line_end = _line_end(text, item.end)
-        pieces.append(text[cursor:line_start])
+        pieces.append((cursor, line_start))
         try:
             pieces.append(edit_item_text(text, item.start, item.end, edit.remove))
         except SpliceError:
-            value = _apply_removals(bundle.load(item), edit.remove)
+            value = _apply_removals(bundle.load_full(item), edit.remove)
             pieces.append(dumps(value, wide=bundle.wide_sequences, newline=newline))
         cursor = line_end
-    pieces.append(text[cursor:])
-    out = "".join(pieces)
+    pieces.append((cursor, len(text)))
+    last = _last_char(text, pieces)
     for obj in new_items:
-        if out and not out.endswith("\n"):
-            out += newline
-        out += "---" + newline + dumps(obj, wide=bundle.wide_sequences, newline=newline)
-    return out
+        if last not in ("", "\n"):
+            pieces.append(newline)
+        block = "---" + newline + dumps(obj, wide=bundle.wide_sequences, newline=newline)
+        pieces.append(block)
+        last = "\n"
+    return pieces
+
+
+_NON_BLANK = re.compile(r"\S")
+
+
+def plan_is_blank(text: str, plan: Plan) -> bool:
+    """Whether a plan's output is only white space (found without copying the input)."""
+    for piece in plan:
+        if isinstance(piece, str):
+            if piece.strip():
+                return False
+        elif _NON_BLANK.search(text, piece[0], piece[1]):
+            return False
+    return True
+
+
+def _last_char(text: str, plan: Plan) -> str:
+    for piece in reversed(plan):
+        if isinstance(piece, str):
+            if piece:
+                return piece[-1]
+        elif piece[1] > piece[0]:
+            return text[piece[1] - 1]
+    return ""
+
+
+#: Output as a list of input spans ``(start, end)`` (not copied) and new text.
+Plan = list["tuple[int, int] | str"]
+_CHUNK = 1 << 20
+
+
+def render(text: str, plan: Plan) -> Iterator[str]:
+    """The output of a :data:`Plan` in pieces of at most about a megabyte, so that writing a
+    large bundle never holds a second copy of it."""
+    for piece in plan:
+        if isinstance(piece, str):
+            if piece:
+                yield piece
+            continue
+        start, end = piece
+        for offset in range(start, end, _CHUNK):
+            yield text[offset : min(end, offset + _CHUNK)]
 
 
 def dump_stream(objs: Sequence[Any], newline: str = "\n") -> str:
