@@ -31,6 +31,11 @@ from typing import Any, Literal
 
 from merge_https_redirects.results import ResourceRef
 from merge_https_redirects.routing import resource_identity
+from merge_https_redirects.values import as_dict as _dict
+from merge_https_redirects.values import as_list as _list
+from merge_https_redirects.values import as_str as _str
+from merge_https_redirects.values import as_str_items as _str_items
+from merge_https_redirects.values import as_str_map as _str_map
 
 CM_GROUP = "cert-manager.io"
 LEGACY_GROUP = "certmanager.k8s.io"
@@ -50,27 +55,6 @@ ANN_OVERRIDE_NAME = "acme.cert-manager.io/http01-override-ingress-name"
 ANN_OVERRIDE_CLASS = "acme.cert-manager.io/http01-override-ingress-class"
 
 SolverKind = Literal["http01-ingress", "http01-gateway", "http01-other", "dns01", "unknown"]
-
-
-def _dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _str_items(value: object) -> list[str]:
-    return [v for v in _list(value) if isinstance(v, str)]
-
-
-def _str_map(value: object) -> dict[str, str]:
-    d = _dict(value) or {}
-    return {k: v for k, v in d.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _group_version(api_version: str) -> tuple[str, str]:

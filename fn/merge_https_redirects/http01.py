@@ -51,6 +51,8 @@ from merge_https_redirects.routing import (
     resource_identity,
 )
 from merge_https_redirects.rules import rule
+from merge_https_redirects.values import as_dict as _dict
+from merge_https_redirects.values import as_str_map as _str_map
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
 
@@ -123,15 +125,6 @@ class NameVerdict:
 
 # --------------------------------------------------------------------------------------------
 # Gateway workloads
-
-
-def _dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _str_map(value: object) -> dict[str, str]:
-    d = _dict(value) or {}
-    return {k: v for k, v in d.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _labels(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

@@ -62,6 +62,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from merge_https_redirects.values import as_dict as _dict
+from merge_https_redirects.values import as_int as _int
+from merge_https_redirects.values import as_list as _list
+from merge_https_redirects.values import as_str as _str
+from merge_https_redirects.values import as_str_items as _str_items
+from merge_https_redirects.values import as_str_map as _str_map
+
 AnswerKind = Literal["redirect", "route", "404"]
 
 #: Namespace istiod writes Ingress-derived Gateways to (``IngressNamespace``).
@@ -308,31 +315,6 @@ class RouteConfig:
 
 # --------------------------------------------------------------------------------------------
 # Small, defensive readers
-
-
-def _dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str_map(value: object) -> dict[str, str]:
-    d = _dict(value) or {}
-    return {k: v for k, v in d.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _str_items(value: object) -> list[str]:
-    return [v for v in _list(value) if isinstance(v, str)]
 
 
 def _labels_text(labels: Mapping[str, str]) -> str:

@@ -617,16 +617,7 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
     pos = 1
 
     def skip(p: int) -> int:
-        level = 0
-        while True:
-            k = type(events[p])
-            if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
-                level += 1
-            elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
-                level -= 1
-            p += 1
-            if level <= 0:
-                return p
+        return _skip(events, p)
 
     seen: set[str] = set()
     while pos < n and type(events[pos]) is not ev.MappingEndEvent:
