@@ -12,12 +12,14 @@ Subcommands: ``explain PATH...``, ``chart [PATH...] --output DIR``,
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 from merge_https_redirects import __version__
 
@@ -57,6 +59,8 @@ Findings (stable IDs, in each result's tags.rule):
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="merge-https-redirects",
         description=(
@@ -89,6 +93,8 @@ def _emit(run_stdout: bytes | Iterable[bytes], lines: Sequence[str]) -> None:
 
 
 def _load_config_file(path: str) -> tuple[object, str | None]:
+    from pathlib import Path
+
     from merge_https_redirects import yamlio
 
     try:
@@ -107,7 +113,9 @@ def _load_config_file(path: str) -> tuple[object, str | None]:
 def run(argv: Sequence[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0], list(argv[1:]))
-    args = _parser().parse_args(argv)
+    # kpt and kustomize call the function with no argument: skip argparse (start-up time).
+    args: Any = (_parser().parse_args(argv) if argv else
+                 SimpleNamespace(paths=[], config=None, in_place=False))
     from merge_https_redirects import pipeline, yamlio
     from merge_https_redirects.config import Config, ConfigProblems, parse_config
 

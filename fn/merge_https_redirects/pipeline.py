@@ -137,7 +137,6 @@ def run_resource_list(text: yamlio.Text) -> Run:
         bundle = yamlio.scan_resource_list(text.body, wanted)
     except yamlio.YamlError as exc:
         return _broken_resource_list(text, input_error(exc))
-    previous: list[dict[str, Any]] = []  # existing results are kept as they are in the text
     problems: list[Result] = []
     if bundle.header_version not in KRM_VERSIONS:
         problems.append(Result(rule("MHR101"), (
@@ -169,7 +168,6 @@ def run_resource_list(text: yamlio.Text) -> Run:
     resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
     outcome = apply_mode(resources, config)
     results = sorted_results(outcome.results)
-    del previous
     try:
         plan = yamlio.plan_resource_list(
             bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
