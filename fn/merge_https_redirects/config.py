@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from merge_https_redirects import dedicated
 from merge_https_redirects.results import ResourceRef, Result
 from merge_https_redirects.rules import rule
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 API_GROUP = "merge-https-redirects.dev"
 API_VERSION = f"{API_GROUP}/v1alpha1"

@@ -7,7 +7,10 @@ drift apart.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
+
 
 #: The server host that makes Envoy redirect every name no more specific virtual host claims.
 CATCH_ALL_HOST = "*"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 ISTIO_GROUP = "networking.istio.io"
 ISTIO_VERSIONS = ("v1alpha3", "v1beta1", "v1")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
@@ -24,6 +23,10 @@ from merge_https_redirects.transform import (
     transform,
     wanted,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",

@@ -8,11 +8,15 @@ each on stderr (stream and files modes). Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from merge_https_redirects.rules import Rule
 
-Severity = Literal["error", "warning", "info"]
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Severity = Literal["error", "warning", "info"]
+
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 

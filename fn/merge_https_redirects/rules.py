@@ -7,7 +7,10 @@ this registry (see :func:`rules_table`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Literal
 
 
 @dataclass(frozen=True)

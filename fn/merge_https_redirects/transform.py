@@ -22,7 +22,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from merge_https_redirects import dedicated
 from merge_https_redirects.config import Config
@@ -41,6 +40,10 @@ from merge_https_redirects.istio import (
 )
 from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 Path = tuple[str | int, ...]
 Selector = tuple[tuple[str, str], ...] | None

@@ -18,12 +18,10 @@ Public surface:
 from __future__ import annotations
 
 import copy
-import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import yaml
 from yaml import events as ev
@@ -32,6 +30,10 @@ try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the 
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML wheels bundle libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 # ---------------------------------------------------------------------------------------------
 # Limits (documented in the README, "Limits")
@@ -156,7 +158,8 @@ def _scalar(event: Any) -> Any:
 #: What to build of a node: ``None`` everything; a dict of key -> what to build of that key's
 #: value (other keys are skipped, never built); a predicate on keys (their values are built
 #: whole). A dict applies to each entry of a sequence.
-Keep = dict[str, Any] | Callable[[Any], bool] | None
+if TYPE_CHECKING:
+    Keep = dict[str, Any] | Callable[[Any], bool] | None
 
 
 def _skip(events: list[Any], pos: int) -> int:
@@ -439,8 +442,20 @@ def _scalar_text(value: Any) -> str:
         == _STR
     ):
         return text
-    # JSON strings are YAML double-quoted scalars.
-    return json.dumps(text, ensure_ascii=False)
+    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+
+
+#: Characters a YAML double-quoted scalar cannot hold as they are.
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def _emit(obj: Any, indent: int, wide: bool, out: list[str]) -> None:
