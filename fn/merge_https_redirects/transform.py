@@ -52,6 +52,7 @@ GatewayKey = tuple[str, str]  # (namespace, name)
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 INDEX_ANNOTATIONS = ("internal.config.kubernetes.io/index", "config.kubernetes.io/index")
 LOCAL_CONFIG = "config.kubernetes.io/local-config"
+SEQINDENT = "internal.config.kubernetes.io/seqindent"
 
 
 class UnreadableResource(Exception):
@@ -521,6 +522,10 @@ def _new_gateway(
             "internal.config.kubernetes.io/path": path,
             "internal.config.kubernetes.io/index": "0",
         }
+        seqindent = next((e.resource.annotations[SEQINDENT] for e in sources
+                          if SEQINDENT in e.resource.annotations), None)
+        if seqindent is not None:  # kpt writes the new file in the package's list style
+            annotations[SEQINDENT] = seqindent
     return dedicated.dedicated_gateway(
         name, config.namespace, dict(selector) if selector is not None else None, list(ports),
         api_version=api_version, annotations=annotations,

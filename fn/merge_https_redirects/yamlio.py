@@ -526,6 +526,7 @@ BOOKKEEPING_ANNOTATIONS = frozenset({
     "internal.config.kubernetes.io/path",
     "internal.config.kubernetes.io/index",
     "config.kubernetes.io/local-config",
+    "internal.config.kubernetes.io/seqindent",
 })
 
 
@@ -958,30 +959,67 @@ def _line_end(text: str, offset: int) -> int:
     return len(text) if nl < 0 else nl + 1
 
 
-def _own_comments_start(text: str, line_start: int) -> int:
-    """Extend a range upwards over the comment lines directly above it (no blank line between):
-    they describe the entry being removed."""
+def _indent(text: str, line_start: int) -> int:
+    i = line_start
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    return i - line_start
+
+
+def _own_comments_start(text: str, line_start: int, column: int) -> int:
+    """Extend a range upwards over the comment lines directly above it (no blank line between)
+    that sit at or left of ``column`` (the entry's dash): they describe the entry. A comment
+    indented deeper belongs to the entry above it."""
     start = line_start
     while start > 0:
         prev = _line_start(text, start - 1)
-        if _COMMENT_LINE.fullmatch(text, prev, start):
+        if _COMMENT_LINE.fullmatch(text, prev, start) and _indent(text, prev) <= column:
             start = prev
         else:
             break
     return start
 
 
+def _own_comments_end(text: str, line_end: int, column: int) -> int:
+    """Extend a range downwards over the comment lines right below it indented deeper than
+    ``column``: they belong to the entry (left behind, they would continue a block scalar of
+    the entry above)."""
+    end = line_end
+    while end < len(text):
+        nxt = _line_end(text, end + 1)
+        if _COMMENT_LINE.fullmatch(text, end, nxt) and _indent(text, end) > column:
+            end = nxt
+        else:
+            break
+    return end
+
+
 def _block_entry_range(text: str, node_start: int, node_end: int) -> tuple[int, int] | None:
-    """Lines of a block-sequence entry: its dash line (with the comments right above it) up to
-    the end of its last content line. ``None`` when the entry does not own its lines."""
+    """Lines of a block-sequence entry: its dash line (with its own comments above) up to the
+    end of its last content line (with its own comments below). ``None`` when the entry does
+    not own its lines."""
     dash = _dash_before(text, node_start)
     if dash is None:
         return None
     start = _line_start(text, dash)
     if text[start:dash].strip():
         return None  # "- - x": the entry shares its line with an outer one
-    end = _line_end(text, node_end)
-    return _own_comments_start(text, start), end
+    column = dash - start
+    end = _own_comments_end(text, _line_end(text, node_end), column)
+    return _own_comments_start(text, start, column), end
+
+
+def _after_entries(text: str, last_end: int, column: int) -> int:
+    """Where to add entries after a block sequence whose last entry ends at ``last_end``: the
+    start of the first non-blank line at or left of the dash ``column`` (or the end), so the
+    last entry keeps its trailing comments and the blank lines a ``|+`` scalar holds."""
+    pos = _line_end(text, last_end)
+    while pos < len(text):
+        nxt = _line_end(text, pos + 1)
+        if text[pos:nxt].strip() and _indent(text, pos) <= column:
+            return pos
+        pos = nxt
+    return pos
 
 
 @dataclass
@@ -1069,13 +1107,45 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
             raise SpliceError(f"cannot cut the lines of {_path_text(path)}")
         cuts.append((rng[0], rng[1], ""))
     for parent, drop in flow_edits.values():
-        kept = [local[c.start : c.end] for k, c in parent.children if k not in drop]
-        cuts.append((parent.start, parent.end, "[" + ", ".join(kept) + "]"))
+        cuts.extend(_flow_cuts(local, parent, drop))
     _check_stranded_aliases(events, cuts)
     out = local
     for cut_start, cut_end, replacement in sorted(cuts, reverse=True):
         out = out[:cut_start] + replacement + out[cut_end:]
     return segment[:pad] + out[pad:]
+
+
+def _flow_cuts(text: str, parent: _Node, drop: set[Any]) -> list[tuple[int, int, str]]:
+    """Cut removed entries out of a flow sequence, keeping its layout: an entry alone on its
+    line(s) loses those lines; otherwise the entry and one adjoining comma go."""
+    entries = [c for _, c in parent.children]
+    removed = [i for i, (k, _) in enumerate(parent.children) if k in drop]
+    if len(removed) == len(entries):
+        return [(parent.start, parent.end, "[]")]
+    cuts: list[tuple[int, int, str]] = []
+    runs: list[list[int]] = []
+    for i in removed:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        first, last = entries[run[0]], entries[run[-1]]
+        after = run[-1] + 1
+        line_start = _line_start(text, first.start)
+        comma = text.find(",", last.end, entries[after].start) if after < len(entries) else -1
+        tail = comma + 1 if comma >= 0 else last.end
+        line_end = _line_end(text, tail) if tail < len(text) else len(text)
+        rest = text[tail:line_end].strip()
+        if not text[line_start:first.start].strip() and (not rest or rest.startswith("#")) \
+                and after < len(entries):
+            cuts.append((_own_comments_start(text, line_start, _indent(text, line_start)),
+                         line_end, ""))  # the entries own their lines
+        elif after < len(entries):
+            cuts.append((first.start, entries[after].start, ""))
+        else:
+            cuts.append((entries[run[0] - 1].end, last.end, ""))
+    return cuts
 
 
 def _check_stranded_aliases(events: list[Any], cuts: Sequence[tuple[int, int, str]]) -> None:
@@ -1175,7 +1245,8 @@ def plan_resource_list(
                 new_text = text[rng[0] : _line_start(text, item.start)] + new_text
             pieces.append(new_text)
         cursor = rng[1]
-    insert_at = _line_end(text, bundle.items[-1].end) if bundle.items else None
+    insert_at = (_after_entries(text, bundle.items[-1].end, bundle.items_dash_indent)
+                 if bundle.items else None)
     if insert_at is not None and insert_at >= cursor:
         pieces.append((cursor, insert_at))
         cursor = insert_at
@@ -1208,7 +1279,7 @@ def plan_resource_list(
         pieces.append(newline + _as_entries(results, indent, wide, newline).rstrip("\r\n"))
         pieces.append((end, len(text)))
     else:
-        end = _line_end(text, bundle.doc_end)
+        end = _after_entries(text, bundle.doc_end, bundle.top_indent)
         if end < cursor:
             return [_reemit_resource_list(bundle, edits, new_items, results)]
         pieces.append((cursor, end))
