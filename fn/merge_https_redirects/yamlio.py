@@ -1233,18 +1233,22 @@ def plan_resource_list(
         rng = _block_entry_range(text, item.start, item.end)
         if rng is None:
             return [_reemit_resource_list(bundle, edits, new_items, results)]
-        pieces.append((cursor, rng[0]))
-        if not edit.delete:
-            try:
-                new_text = edit_item_text(text, item.start, item.end, edit.remove)
-            except SpliceError:
-                value = _apply_removals(bundle.load_full(item), edit.remove)
-                new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
-            else:
-                # keep the comments above the entry: they were part of the cut range
-                new_text = text[rng[0] : _line_start(text, item.start)] + new_text
-            pieces.append(new_text)
-        cursor = rng[1]
+        if edit.delete:
+            pieces.append((cursor, rng[0]))
+            cursor = rng[1]
+            continue
+        # An edited item keeps its own comments above and below: only its text is replaced.
+        item_start, item_end = _line_start(text, item.start), _line_end(text, item.end)
+        try:
+            new_text = edit_item_text(text, item.start, item.end, edit.remove)
+        except SpliceError:
+            value = _apply_removals(bundle.load_full(item), edit.remove)
+            new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
+            dash = _dash_before(text, item.start)  # re-emitted from its dash line
+            item_start = _line_start(text, dash if dash is not None else item.start)
+        pieces.append((cursor, item_start))
+        pieces.append(new_text)
+        cursor = item_end
     insert_at = (_after_entries(text, bundle.items[-1].end, bundle.items_dash_indent)
                  if bundle.items else None)
     if insert_at is not None and insert_at >= cursor:
