@@ -256,7 +256,7 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
         # share gateway pods, so their plain servers on the port count too.
         neighbours = [e for other, group in groups.items() if other != selector
                       and _overlap(selector, other) for e in group]
-        conflicts = _conflicts([*members, *neighbours], needed, redirects)
+        conflicts = _conflicts([*members, *neighbours], needed, redirects, bound)
         if conflicts:
             skip = config.on_conflict == "skip"
             for entry, server, why in conflicts:
@@ -398,6 +398,7 @@ def _conflicts(
     members: Sequence[_GatewayEntry],
     ports: Sequence[int],
     redirects: Sequence[tuple[_GatewayEntry, Server]],
+    bound: dict[GatewayKey, list[tuple[Resource, VirtualService]]],
 ) -> list[tuple[_GatewayEntry, Server, str]]:
     """Servers that make the rewrite change which requests get redirected; each explanation
     names the plain server and the redirect server(s) it collides with."""
@@ -441,6 +442,23 @@ def _conflicts(
                         f"{here} serves plain HTTP for {hostname!r}, which covers host(s) "
                         f"{', '.join(hosts)} redirected by {names(exposed)} on port "
                         f"{server.port}: removing that redirect would expose them over plain HTTP"
+                    )))
+                    break
+                # A wider redirect (``*.x``) reaches this host through a VirtualService bound
+                # to its Gateway: the host is redirected today, and would not be once the
+                # redirect server goes (istiod marks the virtual host, not the server).
+                through = sorted({
+                    f"{vs.namespace}/{vs.name} via {_where(e, s)}"
+                    for e, s in same_port
+                    if any(host_covers(h, hostname) for _, h in s.hostnames(e.view.namespace))
+                    for _, vs in bound.get(e.key, [])
+                    if any(hosts_intersect(hostname, vh) for vh in vs.hosts)
+                })
+                if through:
+                    found.append((entry, server, (
+                        f"{here} serves plain HTTP for {hostname!r}, which is redirected today "
+                        f"because VirtualService {', '.join(through)} binds it to a redirect "
+                        f"server: removing that redirect would expose it over plain HTTP"
                     )))
                     break
     return found
