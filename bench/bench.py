@@ -456,6 +456,13 @@ def main(argv: list[str] | None = None) -> int:
 
     fn: list[str] = args.fn or default_fn_command()
     kpt: str | None = args.kpt_bin if args.kpt else None
+    # Byte-compile the package first: an installed wheel ships .pyc files, and with
+    # PYTHONDONTWRITEBYTECODE set an editable install would otherwise compile on every start.
+    import compileall
+
+    import merge_https_redirects
+
+    compileall.compile_dir(Path(merge_https_redirects.__file__).parent, quiet=1)
     if kpt and not shutil.which(kpt):
         parser.error(f"--kpt: {kpt} not found")
 
