@@ -17,7 +17,6 @@ Public surface:
 
 from __future__ import annotations
 
-import copy
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -1321,12 +1320,16 @@ def _reemit_resource_list(
 
 
 def _apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
-    """``value`` with the sequence entries at ``remove`` deleted (on a deep copy)."""
-    out = copy.deepcopy(value)
+    """``value`` with the sequence entries at ``remove`` deleted. Only the containers on the
+    way to a removed entry are copied; the rest is shared with ``value`` (never modified)."""
+    out: dict[str, Any] = dict(value)
     for path in sorted(remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True):
         parent: Any = out
         for step in path[:-1]:
-            parent = parent[step]
+            child = parent[step]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            parent[step] = child
+            parent = child
         del parent[path[-1]]
     return out
 
