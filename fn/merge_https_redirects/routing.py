@@ -62,6 +62,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from merge_https_redirects.istio import resolve_gateway_ref
 from merge_https_redirects.values import as_dict as _dict
 from merge_https_redirects.values import as_int as _int
 from merge_https_redirects.values import as_list as _list
@@ -440,17 +441,10 @@ def sanitize_server_hosts(hosts: Sequence[str], namespace: str) -> tuple[str, ..
 
 
 def resolve_gateway_name(ref: str, vs_namespace: str) -> str:
-    """``resolveGatewayName`` (``pilot/pkg/model/virtualservice.go``)."""
-    if "/" not in ref:
-        if "." not in ref:
-            return f"{vs_namespace}/{ref}"
-        name, _, rest = ref.partition(".")
-        ns = rest.split(".", 1)[0]
-        return f"{ns}/{name}"
-    ns, _, name = ref.partition("/")
-    if ns == ".":
-        return f"{vs_namespace}/{name}"
-    return ref
+    """``resolveGatewayName`` (``pilot/pkg/model/virtualservice.go``) as ``ns/name``; the one
+    implementation is :func:`merge_https_redirects.istio.resolve_gateway_ref`."""
+    target = resolve_gateway_ref(ref, vs_namespace)
+    return ref if target is None else f"{target[0]}/{target[1]}"
 
 
 def _resolve_short_host(host: str, namespace: str) -> str:
