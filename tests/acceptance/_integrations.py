@@ -166,17 +166,3 @@ def redirect_hosts(docs: list[dict[str, Any]]) -> list[str]:
             if (server.get("tls") or {}).get("httpsRedirect") and server.get("hosts") != ["*"]:
                 hosts.extend(server["hosts"])
     return hosts
-
-
-def check_mode_available(function_bin: Path, tmp_path: Path) -> bool:
-    """False while the function answers `mode check is not available yet` (the lead's WIP)."""
-    config = tmp_path / "probe-check.yaml"
-    config.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\ndata:\n  mode: check\n",
-        encoding="utf-8",
-    )
-    probe = subprocess.run(
-        [str(function_bin), "--config", str(config)],
-        input="---\n", capture_output=True, text=True, check=False, timeout=60,
-    )
-    return "not available yet" not in probe.stderr

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import yaml
 from _integrations import (
-    check_mode_available,
     doc_blocks,
     doc_commands,
     find,
@@ -181,8 +180,6 @@ def test_render_failure_leaves_package_untouched(
 def test_validator_package(
     repo_root: Path, tmp_path: Path, kpt_bin: Path, function_bin: Path
 ) -> None:
-    if not check_mode_available(function_bin, tmp_path):
-        pytest.skip("the function does not implement mode: check yet")
     root = workspace(repo_root, tmp_path, "examples/kpt-validate")
     package = root / "examples/kpt-validate"
     env = isolated_env(tmp_path, function_bin)
