@@ -28,6 +28,7 @@ from merge_https_redirects.pipeline import (
     head_errors,
     input_error,
     resource_of,
+    with_unreadable,
 )
 from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
 from merge_https_redirects.rules import rule
@@ -162,10 +163,12 @@ def run_files(
     sources, problems = load_sources(files, stdin)
     if problems:
         return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
-    outcome = apply_mode(_resources(sources), config)
-    results = sorted_results(
-        outcome.results + [r for s in sources for r in head_errors(s.bundle, str(s.path))]
+    outcome = with_unreadable(
+        apply_mode(_resources(sources), config),
+        [r for s in sources for r in head_errors(s.bundle, str(s.path))],
+        config,
     )
+    results = sorted_results(outcome.results)
     code = EXIT_ERRORS if has_errors(results) else EXIT_OK
     texts: list[tuple[Source, str]] = []
     for src in sources:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
+from merge_https_redirects.results import (
+    FileRef,
+    ResourceRef,
+    Result,
+    has_errors,
+    sorted_results,
+)
 from merge_https_redirects.rules import rule
 from merge_https_redirects.transform import (
     Change,
@@ -158,8 +164,6 @@ def run_resource_list(text: yamlio.Text) -> Run:
         if not item.is_mapping:
             problems.append(Result(rule("MHR101"),
                                    f"items[{item.position}] is not a mapping (a resource)"))
-        elif item.head_error is not None:
-            problems.append(Result(rule("MHR101"), f"items[{item.position}]: {item.head_error}"))
     if problems:
         results = sorted_results(problems)
         try:
@@ -170,6 +174,13 @@ def run_resource_list(text: yamlio.Text) -> Run:
         return Run(b"", results, EXIT_ERRORS, spliced=(text, plan))
     resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
     outcome = apply_mode(resources, config)
+    # An item that cannot be read unambiguously is reported and left as it is; the rest of the
+    # bundle is still processed (``strict`` makes that all-or-nothing).
+    outcome = with_unreadable(outcome, [
+        Result(rule("MHR101"), f"items[{item.position}]: {item.head_error}",
+               resource=_ref_of(item), file=_file_ref(item))
+        for item in bundle.items if item.head_error is not None
+    ], config)
     results = sorted_results(outcome.results)
     try:
         plan = yamlio.plan_resource_list(
@@ -214,7 +225,8 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
         for item in bundle.items if item.is_mapping
     ]
     outcome = apply_mode(resources, config)
-    results = sorted_results(outcome.results + head_errors(bundle, source or "<stdin>"))
+    outcome = with_unreadable(outcome, head_errors(bundle, source or "<stdin>"), config)
+    results = sorted_results(outcome.results)
     plan = yamlio.plan_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
     if yamlio.plan_is_blank(text.body, plan):
         # Everything was deleted: print an explicit empty document rather than nothing, so a
@@ -224,12 +236,32 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
                stderr_all=True, spliced=(text, plan))
 
 
+def with_unreadable(outcome: Outcome, unreadable: list[Result], config: Config) -> Outcome:
+    """Add the items that could not be read (left as they are); with ``strict``, nothing of the
+    rewrite is kept then."""
+    if unreadable and config.strict:
+        kept = [r for r in outcome.results if r.level != "info"]
+        return Outcome(results=[*kept, *unreadable, Result(
+            rule("MHR000"),
+            f"strict: nothing was changed because {len(unreadable)} resource(s) could not be "
+            "read")])
+    outcome.results.extend(unreadable)
+    return outcome
+
+
 def head_errors(bundle: yamlio.Bundle, source: str) -> list[Result]:
     """Documents whose apiVersion/kind/metadata cannot be read unambiguously."""
     return [
-        Result(rule("MHR101"), f"{source}: document {item.position}: {item.head_error}")
+        Result(rule("MHR101"), f"{source}: document {item.position}: {item.head_error}",
+               resource=_ref_of(item))
         for item in bundle.items if item.head_error is not None
     ]
+
+
+def _ref_of(item: yamlio.Item) -> ResourceRef | None:
+    if not item.kind:
+        return None
+    return ResourceRef(item.api_version, item.kind, item.name, item.namespace)
 
 
 def detect_resource_list(text: yamlio.Text) -> bool:

@@ -707,8 +707,20 @@ def _make_item(
         api_version, kind, name, namespace, annotations = _head(node)
     except YamlError as exc:
         return Item(position, start, end, "", "", "", "", {}, head_error=exc)
+    problem = _find_duplicate_key(node)
+    if problem is None and any(type(e) is ev.AliasEvent for e in node):
+        try:  # aliases expand within the bound even where the function reads nothing
+            _Builder(anchors).build(node, 0)
+        except YamlError as exc:
+            problem = exc
     kept = {k: v for k, v in annotations.items() if k in BOOKKEEPING_ANNOTATIONS}
     spec = wanted(api_version, kind)
+    if problem is not None:
+        if spec is not False:  # a kind the caller reads: it reports the resource itself
+            return Item(position, start, end, api_version, kind, name, namespace, kept, True,
+                        eager=problem)
+        return Item(position, start, end, api_version, kind, name, namespace, kept,
+                    head_error=problem)
     item = Item(position, start, end, sys.intern(api_version), sys.intern(kind), name,
                 namespace, kept, spec is not False)
     if item.wanted:
@@ -721,6 +733,42 @@ def _make_item(
         except YamlError as exc:
             item.eager = exc
     return item
+
+
+def _find_duplicate_key(node: list[Any]) -> YamlError | None:
+    """A mapping key that appears twice anywhere in the item: refused even in resources the
+    function does not read (whoever applies them would keep one copy or the other)."""
+    # One tight pass (it runs over every event of the input): per open collection, the keys
+    # seen (``None`` for a sequence) and whether the next node is a key.
+    seen_stack: list[set[str] | None] = []
+    key_next: list[bool] = []
+    scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
+    ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+    for event in node:
+        kind = type(event)
+        if kind in ends:
+            seen_stack.pop()
+            key_next.pop()
+            if seen_stack and seen_stack[-1] is not None:
+                key_next[-1] = not key_next[-1]
+            continue
+        seen = seen_stack[-1] if seen_stack else None
+        if seen is not None:
+            if key_next[-1] and kind is scalar:
+                value = event.value
+                if value in seen and value != "<<":
+                    return YamlError(f"duplicate key {value!r} (the result would depend on "
+                                     "which copy wins)", *_mark(event))
+                seen.add(value)
+            if kind is not map_start and kind is not seq_start:
+                key_next[-1] = not key_next[-1]
+        if kind is map_start:
+            seen_stack.append(set())
+            key_next.append(True)
+        elif kind is seq_start:
+            seen_stack.append(None)
+            key_next.append(False)
+    return None
 
 
 def _detect_wide(node: list[Any], text: str) -> bool | None:
