@@ -121,9 +121,6 @@ def _edits(changes: dict[int, Change]) -> dict[int, yamlio.ItemEdit]:
     return {pos: yamlio.ItemEdit(c.delete, c.remove) for pos, c in changes.items()}
 
 
-Mode = Callable[[Sequence[Resource], Config], Outcome]
-
-
 def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     """The transform for ``mode: merge``; the checker for ``mode: check``."""
     if config.mode == "check":
