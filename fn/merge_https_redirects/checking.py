@@ -24,7 +24,9 @@ from merge_https_redirects.transform import Outcome, Resource, transform, wanted
 
 def options_for(config: Config) -> http01.CheckOptions:
     return http01.CheckOptions(
-        ingress_selector=dict(config.ingress_selector), ingress_class=config.ingress_class
+        ingress_selector=dict(config.ingress_selector),
+        ingress_class=config.ingress_class,
+        workload_labels=dict(config.gateway_labels) if config.gateway_labels else None,
     )
 
 

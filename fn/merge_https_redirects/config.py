@@ -82,7 +82,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     ),
     FieldDoc(
         "strict",
-        "boolean (ConfigMap: `\"true\"`/`\"false\"`)",
+        'boolean (ConfigMap: `"true"`/`"false"`)',
         "`false`",
         "When an Istio resource cannot be read (wrong types, bad YAML inside it), `false` "
         "reports it (error) and still rewrites the rest; `true` changes nothing at all.",
@@ -103,6 +103,14 @@ FIELDS: tuple[FieldDoc, ...] = (
         "`ingressSelector`).",
         "`{istio: ingress}`",
     ),
+    FieldDoc(
+        "gatewayLabels",
+        'map of label to value (ConfigMap: `"istio=ingress,app=istio-ingress"`)',
+        "from the input's gateway Deployments/Pods/Services, else `ingressSelector`",
+        "check mode and merge guard: the labels of the gateway pods that serve port 80, when "
+        "the input does not hold their Deployment.",
+        "`{istio: ingress}`",
+    ),
 )
 _FIELD_NAMES = {f.name for f in FIELDS}
 
@@ -119,6 +127,7 @@ class Config:
     ingress_selector: tuple[tuple[str, str], ...] = field(
         default=tuple(sorted(dedicated.DEFAULT_SELECTOR.items()))
     )
+    gateway_labels: tuple[tuple[str, str], ...] | None = None
 
 
 class _Problems(list[tuple[str | None, str]]):
@@ -272,10 +281,11 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
         ports = _ports(fields["ports"], from_strings, problems)
         if ports is not None:
             out["ports"] = ports
-    if "ingressSelector" in fields:
-        selector = _selector(fields["ingressSelector"], from_strings, problems)
-        if selector is not None:
-            out["ingress_selector"] = selector
+    for key, attr in (("ingressSelector", "ingress_selector"), ("gatewayLabels", "gateway_labels")):
+        if key in fields:
+            labels = _labels(key, fields[key], from_strings, problems)
+            if labels is not None:
+                out[attr] = labels
     return out
 
 
@@ -314,44 +324,35 @@ def _ports(value: Any, from_strings: bool, problems: _Problems) -> tuple[int, ..
     return tuple(sorted(items)) if ok else None
 
 
-def _selector(
-    value: Any, from_strings: bool, problems: _Problems
+def _labels(
+    name: str, value: Any, from_strings: bool, problems: _Problems
 ) -> tuple[tuple[str, str], ...] | None:
+    """A label map field (``ingressSelector``, ``gatewayLabels``); ``k=v,k2=v2`` in a
+    ConfigMap."""
     pairs: dict[str, Any]
     if from_strings and isinstance(value, str):
         pairs = {}
         for part in (p for p in re.split(r"[\s,]+", value.strip()) if p):
             key, sep, val = part.partition("=")
             if not sep:
-                problems.add(
-                    "ingressSelector",
-                    f"field `ingressSelector` entries must be key=value, got {part!r}",
-                )
+                problems.add(name, f"field `{name}` entries must be key=value, got {part!r}")
                 return None
             pairs[key] = val
     elif isinstance(value, dict):
         pairs = value
     else:
-        problems.add(
-            "ingressSelector",
-            f"field `ingressSelector` must be a map of labels, got {_type(value)}",
-        )
+        problems.add(name, f"field `{name}` must be a map of labels, got {_type(value)}")
         return None
     ok = True
     for key, val in pairs.items():
         if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
-            problems.add(
-                "ingressSelector", f"field `ingressSelector` has an invalid label key {key!r}"
-            )
+            problems.add(name, f"field `{name}` has an invalid label key {key!r}")
             ok = False
         elif not isinstance(val, str) or not _LABEL_VALUE.fullmatch(val):
-            problems.add(
-                "ingressSelector",
-                f"field `ingressSelector.{key}` must be a label value, got {val!r}",
-            )
+            problems.add(name, f"field `{name}.{key}` must be a label value, got {val!r}")
             ok = False
     if ok and not pairs:
-        problems.add("ingressSelector", "field `ingressSelector` must have at least one label")
+        problems.add(name, f"field `{name}` must have at least one label")
         ok = False
     return tuple(sorted(pairs.items())) if ok else None
 

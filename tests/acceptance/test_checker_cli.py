@@ -129,3 +129,20 @@ def test_helm_installed_gateway_labels_make_the_solver_unroutable(
     line = next(x for x in run.stderr.decode().splitlines() if x.startswith("error"))
     for word in ("MHR022", "unroutable", "37329"):
         assert word in line
+
+
+def test_configured_gateway_labels_decide_which_pods_serve_the_solver(
+    function_bin: Path, repo_root: Path, tmp_path: Path
+) -> None:
+    """`gatewayLabels` when the bundle does not hold the gateway Deployment: pods labelled
+    istio=ingress are not selected by the Ingress-derived Gateway (istio=ingressgateway)."""
+    config = tmp_path / "check.yaml"
+    config.write_text(CHECK_CONFIG + "gatewayLabels:\n  istio: ingress\n")
+    seed = repo_root / "examples" / "seed"
+    rewritten = tmp_path / "out.yaml"
+    rewritten.write_bytes(_run(function_bin, str(seed)).stdout)
+    run = _run(function_bin, "--config", str(config), str(rewritten))
+    assert run.returncode == 1
+    line = next(x for x in run.stderr.decode().splitlines() if x.startswith("error"))
+    assert "MHR022" in line
+    assert "istio=ingress" in line

@@ -127,8 +127,9 @@ def test_bad_value(obj: dict[str, Any], expected: str) -> None:
 
 def test_unknown_field_lists_the_known_ones() -> None:
     (message,) = problems(typed(onconflict="skip"))
-    assert message == ("unknown field `onconflict`, expect one of: ingressClass, "
-                       "ingressSelector, mode, name, namespace, onConflict, ports, strict")
+    assert message == ("unknown field `onconflict`, expect one of: gatewayLabels, "
+                       "ingressClass, ingressSelector, mode, name, namespace, onConflict, ports, "
+                       "strict")
 
 
 # --- every problem at once ----------------------------------------------------------------------
@@ -198,3 +199,21 @@ def test_not_a_mapping(obj: Any) -> None:
 def test_configmap_data_not_a_map() -> None:
     (message,) = problems({"apiVersion": "v1", "kind": "ConfigMap", "data": ["ports=80"]})
     assert message == "ConfigMap `data` must be a map of strings, got a list"
+
+
+def test_gateway_labels_in_both_forms() -> None:
+    assert parse_config(typed(gatewayLabels={"istio": "ingress"})).gateway_labels == (
+        ("istio", "ingress"),)
+    assert parse_config(configmap(gatewayLabels="istio=ingress, app=gw")).gateway_labels == (
+        ("app", "gw"), ("istio", "ingress"))
+    assert parse_config(None).gateway_labels is None
+
+
+@pytest.mark.parametrize("value", [[], "istio", {"istio": 1}, {}])
+def test_gateway_labels_refused(value: Any) -> None:
+    obj = configmap(gatewayLabels=value) if isinstance(value, str) else typed(gatewayLabels=value)
+    with pytest.raises(ConfigProblems) as info:
+        parse_config(obj)
+    (result,) = info.value.results
+    assert result.field_path is not None
+    assert "gatewayLabels" in result.field_path
