@@ -23,7 +23,6 @@ from merge_https_redirects.pipeline import (
     EXIT_ERRORS,
     EXIT_OK,
     Run,
-    _edits,
     apply_mode,
     head_errors,
     input_error,
@@ -174,7 +173,7 @@ def run_files(
     for src in sources:
         local = {
             pos - src.first_position: edit
-            for pos, edit in _edits(outcome.changes).items()
+            for pos, edit in outcome.changes.items()
             if src.first_position <= pos < src.first_position + len(src.bundle.items)
         }
         new_body = yamlio.splice_stream(src.bundle, local, [], src.text.newline) if local \

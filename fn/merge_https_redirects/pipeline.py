@@ -22,7 +22,6 @@ from merge_https_redirects.results import (
 )
 from merge_https_redirects.rules import rule
 from merge_https_redirects.transform import (
-    Change,
     Outcome,
     Resource,
     UnreadableResource,
@@ -34,7 +33,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
 if TYPE_CHECKING:
     from typing import Any
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERRORS = 0, 1  # 2 (usage error) is the CLI's
 KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",
                 "config.kubernetes.io/v1alpha1")
 
@@ -117,10 +116,6 @@ def resource_of(
     )
 
 
-def _edits(changes: dict[int, Change]) -> dict[int, yamlio.ItemEdit]:
-    return {pos: yamlio.ItemEdit(c.delete, c.remove) for pos, c in changes.items()}
-
-
 def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     """The transform for ``mode: merge``; the checker for ``mode: check``."""
     if config.mode == "check":
@@ -181,7 +176,7 @@ def run_resource_list(text: yamlio.Text) -> Run:
     results = sorted_results(outcome.results)
     try:
         plan = yamlio.plan_resource_list(
-            bundle, _edits(outcome.changes), outcome.added, [r.to_krm() for r in results],
+            bundle, outcome.changes, outcome.added, [r.to_krm() for r in results],
             text.newline,
         )
     except yamlio.YamlError as exc:
@@ -224,7 +219,7 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
     outcome = apply_mode(resources, config)
     outcome = with_unreadable(outcome, head_errors(bundle, source or "<stdin>"), config)
     results = sorted_results(outcome.results)
-    plan = yamlio.plan_stream(bundle, _edits(outcome.changes), outcome.added, text.newline)
+    plan = yamlio.plan_stream(bundle, outcome.changes, outcome.added, text.newline)
     if yamlio.plan_is_blank(text.body, plan):
         # Everything was deleted: print an explicit empty document rather than nothing, so a
         # host never mistakes the output for a crash (kpt deletes a package on empty output).

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import yaml
@@ -32,7 +32,17 @@ except ImportError:  # pragma: no cover - PyYAML wheels bundle libyaml
 
 TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Protocol
+
+    class Edit(Protocol):
+        """What to do to one item (the transform's ``Change`` has this shape; so has
+        :class:`ItemEdit`)."""
+
+        @property
+        def delete(self) -> bool: ...
+
+        @property
+        def remove(self) -> tuple[tuple[str | int, ...], ...]: ...
 
 # ---------------------------------------------------------------------------------------------
 # Limits (documented in the README, "Limits")
@@ -374,17 +384,6 @@ class _Events:
         self.depth = base
         return out
 
-    def close(self) -> None:
-        self.loader.dispose()
-
-
-def _parse_events(text: str) -> _Events:
-    return _Events(text)
-
-
-def _collect_node(events: _Events, first: Any) -> list[Any]:
-    return events.collect(first)
-
 
 def _register_anchors(node_events: list[Any], anchors: dict[str, tuple[list[Any], int]]) -> None:
     for i, event in enumerate(node_events):
@@ -396,12 +395,12 @@ def _register_anchors(node_events: list[Any], anchors: dict[str, tuple[list[Any]
 def loads_all(text: str) -> list[Any]:
     """Every document of ``text`` as plain values (safe, strict: see module doc)."""
     docs: list[Any] = []
-    events = _parse_events(text)
+    events = _Events(text)
     anchors: dict[str, tuple[list[Any], int]] = {}
     for event in events:
         if type(event) is ev.DocumentStartEvent:
             anchors = {}
-            root = _collect_node(events, next(events))
+            root = events.collect(next(events))
             _register_anchors(root, anchors)
             value, _ = _Builder(anchors).build(root, 0)
             docs.append(value)
@@ -820,7 +819,7 @@ def _dash_before(text: str, offset: int) -> int | None:
 def first_document_kind(text: str) -> str | None:
     """``kind`` of the first document when its root is a mapping (reads no further than it
     must: kpt writes ``kind`` second)."""
-    events = _parse_events(text)
+    events = _Events(text)
     for event in events:
         k = type(event)
         if k is ev.DocumentStartEvent:
@@ -834,7 +833,7 @@ def first_document_kind(text: str) -> str | None:
                 if type(key) is ev.ScalarEvent and key.value == "kind":
                     return value.value if type(value) is ev.ScalarEvent else None
                 if type(value) is ev.MappingStartEvent or type(value) is ev.SequenceStartEvent:
-                    _collect_node(events, value)
+                    events.collect(value)
             return None
     return None
 
@@ -842,7 +841,7 @@ def first_document_kind(text: str) -> str | None:
 def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
     """Scan a ``kind: ResourceList`` document (see :class:`Bundle`)."""
     bundle = Bundle(text=text, items=[], kind="ResourceList")
-    events = _parse_events(text)
+    events = _Events(text)
     anchors: dict[str, tuple[list[Any], int]] = {}
     documents = 0
     for event in events:
@@ -892,7 +891,7 @@ def _scan_resource_list_body(
                     if bundle.items_block is False or position == 0:
                         last_end = max(last_end, _end(entry))
                     break
-                node = _collect_node(events, entry)
+                node = events.collect(entry)
                 if _has_anchor(node):
                     _register_anchors(node, anchors)
                     for event in node:
@@ -913,7 +912,7 @@ def _scan_resource_list_body(
                 last_end = max(last_end, item.end)
                 position += 1
             continue
-        node = _collect_node(events, value)
+        node = events.collect(value)
         if _has_anchor(node):
             _register_anchors(node, anchors)
         node_end = _content_end(node, text) or _end(key)
@@ -957,7 +956,7 @@ def scan_stream(text: str, wanted: Wanted) -> Bundle:
     """Scan a multi-document stream: every document is an item (empty ones are kept as
     non-mapping items and passed through)."""
     bundle = Bundle(text=text, items=[], kind="stream")
-    events = _parse_events(text)
+    events = _Events(text)
     wide: bool | None = None
     position = 0
     for event in events:
@@ -965,7 +964,7 @@ def scan_stream(text: str, wanted: Wanted) -> Bundle:
             continue
         doc_start = _start(event)
         root = next(events)
-        node = _collect_node(events, root)
+        node = events.collect(root)
         anchors: dict[str, tuple[list[Any], int]] = {}
         if _has_anchor(node):
             _register_anchors(node, anchors)
@@ -1136,7 +1135,7 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
     # Re-parse the item alone: pad the first line so columns (and so offsets) stay the same.
     pad = start - line_start
     local = " " * pad + segment[pad:]
-    events = list(_parse_events(local))
+    events = list(_Events(local))
     root_pos = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
     tree, _ = _node_tree(events, root_pos, local)
     cuts: list[tuple[int, int, str]] = []
@@ -1228,12 +1227,6 @@ def _path_text(path: Path) -> str:
     return text
 
 
-def _indent_block(block: str, indent: int, newline: str) -> str:
-    pad = " " * indent
-    lines = block.rstrip("\n").split("\n")
-    return "".join(pad + line + newline if line else newline for line in lines)
-
-
 def _as_entries(objs: Sequence[Any], dash_indent: int, wide: bool, newline: str) -> str:
     """Objects as block-sequence entries whose dash sits at ``dash_indent``."""
     out = []
@@ -1247,7 +1240,7 @@ def _as_entries(objs: Sequence[Any], dash_indent: int, wide: bool, newline: str)
 
 def splice_resource_list(
     bundle: Bundle,
-    edits: dict[int, ItemEdit],
+    edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     results: Sequence[dict[str, Any]],
     newline: str = "\n",
@@ -1260,7 +1253,7 @@ def splice_resource_list(
 
 def plan_resource_list(
     bundle: Bundle,
-    edits: dict[int, ItemEdit],
+    edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     results: Sequence[dict[str, Any]],
     newline: str = "\n",
@@ -1289,7 +1282,7 @@ def plan_resource_list(
         try:
             new_text = edit_item_text(text, item.start, item.end, edit.remove)
         except SpliceError:
-            value = _apply_removals(bundle.load_full(item), edit.remove)
+            value = apply_removals(bundle.load_full(item), edit.remove)
             new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
             dash = _dash_before(text, item.start)  # re-emitted from its dash line
             item_start = _line_start(text, dash if dash is not None else item.start)
@@ -1345,7 +1338,7 @@ def plan_resource_list(
 
 def _reemit_resource_list(
     bundle: Bundle,
-    edits: dict[int, ItemEdit],
+    edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     results: Sequence[dict[str, Any]],
 ) -> str:
@@ -1360,14 +1353,14 @@ def _reemit_resource_list(
         edit = edits.get(position)
         if edit is not None and edit.delete:
             continue
-        items.append(_apply_removals(value, edit.remove) if edit else value)
+        items.append(apply_removals(value, edit.remove) if edit else value)
     whole["items"] = items + list(new_items)
     if results:
         whole["results"] = list(whole.get("results") or []) + list(results)
     return dumps(whole, wide=bundle.wide_sequences)
 
 
-def _apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
+def apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
     """``value`` with the sequence entries at ``remove`` deleted. Only the containers on the
     way to a removed entry are copied; the rest is shared with ``value`` (never modified)."""
     out: dict[str, Any] = dict(value)
@@ -1382,13 +1375,9 @@ def _apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, 
     return out
 
 
-def apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
-    return _apply_removals(value, remove)
-
-
 def splice_stream(
     bundle: Bundle,
-    edits: dict[int, ItemEdit],
+    edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     newline: str = "\n",
 ) -> str:
@@ -1398,7 +1387,7 @@ def splice_stream(
 
 def plan_stream(
     bundle: Bundle,
-    edits: dict[int, ItemEdit],
+    edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     newline: str = "\n",
 ) -> Plan:
@@ -1423,7 +1412,7 @@ def plan_stream(
         try:
             pieces.append(edit_item_text(text, item.start, item.end, edit.remove))
         except SpliceError:
-            value = _apply_removals(bundle.load_full(item), edit.remove)
+            value = apply_removals(bundle.load_full(item), edit.remove)
             pieces.append(dumps(value, wide=bundle.wide_sequences, newline=newline))
         cursor = line_end
     pieces.append((cursor, len(text)))
