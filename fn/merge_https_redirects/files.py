@@ -122,7 +122,7 @@ def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Sourc
             continue
         try:
             text = yamlio.decode(data)
-            bundle = yamlio.scan_stream(text.body, _wanted())
+            bundle = yamlio.scan_stream(text.body, *_reading())
         except yamlio.YamlError as exc:
             problems.append(input_error(exc, name))
             continue
@@ -131,10 +131,10 @@ def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Sourc
     return sources, problems
 
 
-def _wanted() -> yamlio.Wanted:
-    from merge_https_redirects.transform import wanted
+def _reading() -> tuple[yamlio.Wanted, yamlio.Retain]:
+    from merge_https_redirects.transform import retain, wanted
 
-    return wanted
+    return wanted, retain
 
 
 def _resources(sources: Sequence[Source]) -> list[Resource]:

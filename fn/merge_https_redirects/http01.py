@@ -52,7 +52,7 @@ from merge_https_redirects.routing import (
 )
 from merge_https_redirects.rules import rule
 from merge_https_redirects.values import as_dict as _dict
-from merge_https_redirects.values import as_str_map as _str_map
+from merge_https_redirects.workloads import gateway_labels
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
 
@@ -61,7 +61,6 @@ CHALLENGE_PATH = "/.well-known/acme-challenge/"
 SOLVER_PORT = 8089
 PROBE_TOKEN = "merge-https-redirects-probe"
 SOLVER_PREFIX = "cm-acme-http-solver-"
-GATEWAY_WORKLOAD_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 
 _FAIL_RULES = {"redirected": "MHR021", "unroutable": "MHR022", "impossible": "MHR023"}
 _RANK = {"redirected": 0, "unroutable": 1, "pass": 2}
@@ -139,30 +138,16 @@ def gateway_workloads(resources: Sequence[object],
     found: list[Workload] = []
     services: list[Workload] = []
     for res in resources:
-        if not isinstance(res, Mapping):
+        if not isinstance(res, dict):
             continue
+        found_labels = gateway_labels(res)
+        if found_labels is None:
+            continue
+        source, labels = found_labels
         _, kind, ns, name = resource_identity(res)
-        spec = _dict(res.get("spec")) or {}
-        if kind in GATEWAY_WORKLOAD_KINDS:
-            template = _dict(spec.get("template")) or {}
-            meta = _dict(template.get("metadata")) or {}
-            pod_spec = _dict(template.get("spec")) or {}
-        elif kind == "Pod":
-            meta = _dict(res.get("metadata")) or {}
-            pod_spec = spec
-        elif kind == "Service":
-            selector = _str_map(spec.get("selector"))
-            if "istio" in selector:
-                services.append(Workload(f"pods of Service {ns}/{name}", _labels(selector)))
-            continue
+        if source == "service":
+            services.append(Workload(f"pods of Service {ns}/{name}", _labels(labels)))
         else:
-            continue
-        labels = _str_map(meta.get("labels"))
-        templates = _str_map(meta.get("annotations")).get("inject.istio.io/templates", "")
-        containers = pod_spec.get("containers")
-        images = [str((_dict(c) or {}).get("image", ""))
-                  for c in (containers if isinstance(containers, list) else [])]
-        if labels and ("gateway" in templates or any("proxyv2" in i for i in images)):
             found.append(Workload(f"{kind} {ns}/{name}", _labels(labels)))
     if found:
         return tuple(found)

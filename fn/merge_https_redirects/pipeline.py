@@ -25,6 +25,7 @@ from merge_https_redirects.transform import (
     Outcome,
     Resource,
     UnreadableResource,
+    retain,
     transform,
     wanted,
 )
@@ -135,7 +136,7 @@ def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
 # --------------------------------------------------------------------------------------------
 def run_resource_list(text: yamlio.Text) -> Run:
     try:
-        bundle = yamlio.scan_resource_list(text.body, wanted)
+        bundle = yamlio.scan_resource_list(text.body, wanted, retain)
     except yamlio.YamlError as exc:
         return _broken_resource_list(text, input_error(exc))
     problems: list[Result] = []
@@ -209,7 +210,7 @@ def broken_resource_list(head: str, error: Result) -> Run:
 # --------------------------------------------------------------------------------------------
 def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
     try:
-        bundle = yamlio.scan_stream(text.body, wanted)
+        bundle = yamlio.scan_stream(text.body, wanted, retain)
     except yamlio.YamlError as exc:
         return Run(b"", [input_error(exc, source or "<stdin>")], EXIT_ERRORS, stderr_all=True)
     resources = [

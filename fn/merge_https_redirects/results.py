@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceRef:
     """Identity of a resource as the KRM results spec names it."""
 
@@ -40,7 +40,7 @@ class ResourceRef:
         return f"{self.kind} {where}{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileRef:
     """Where a resource came from: kpt/kustomize path annotation, or the file read in files mode."""
 
@@ -57,7 +57,7 @@ class FileRef:
         return self.path if self.index is None else f"{self.path}[{self.index}]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """One finding. ``rule`` gives the stable ID (``MHR001``) written into ``tags``."""
 

@@ -40,6 +40,7 @@ from merge_https_redirects.istio import (
 )
 from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
+from merge_https_redirects.workloads import gateway_labels
 
 TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class UnreadableResource(Exception):
     """The resource's text could not be read as a value (message names line and problem)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One input resource. ``load`` re-reads its full value from the input text; it is set for
     the kinds the function reads (see :func:`wanted`) and not kept, so large bundles stay small
@@ -106,7 +107,7 @@ class Resource:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     delete: bool = False
     remove: tuple[Path, ...] = ()
@@ -152,6 +153,7 @@ _READ_WORKLOAD = {
 }
 _WORKLOAD_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"),
                    ("", "Pod"), ("", "Service")}
+_WORKLOAD_KIND_NAMES = frozenset(kind for _, kind in _WORKLOAD_KINDS)
 
 
 def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
@@ -168,6 +170,15 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
     if (group, kind) in _WORKLOAD_KINDS:
         return _READ_WORKLOAD
     return False
+
+
+def retain(kind: str, value: Any) -> bool:
+    """Whether a value :func:`wanted` asked for is worth keeping: of workloads, only the Istio
+    gateways' (the checker reads their pod labels; a bundle's application Deployments and
+    Services would only take memory)."""
+    if kind in _WORKLOAD_KIND_NAMES:
+        return isinstance(value, dict) and gateway_labels(value) is not None
+    return True
 
 
 @dataclass

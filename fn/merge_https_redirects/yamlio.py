@@ -296,6 +296,23 @@ def _yaml_error(exc: yaml.YAMLError, text: str = "") -> YamlError:
     return YamlError(str(exc).replace("\n", " "))
 
 
+class _Chunks:
+    """``text`` as a file libyaml reads piece by piece: given a ``str``, PyYAML's parser would
+    first copy the whole input to UTF-8 bytes (one more input-sized buffer for the whole scan).
+    Marks are the same: libyaml counts characters either way."""
+
+    __slots__ = ("pos", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def read(self, size: int = -1) -> str:
+        start = self.pos
+        self.pos = end = len(self.text) if size < 0 else start + size
+        return self.text[start:end]
+
+
 class _Events:
     """libyaml's events as an iterator, libyaml errors as :class:`YamlError`, nesting bounded.
 
@@ -303,7 +320,7 @@ class _Events:
     """
 
     def __init__(self, text: str) -> None:
-        self.loader = _Loader(text)
+        self.loader = _Loader(_Chunks(text))
         self.text = text
         self.depth = 0
         #: anchors defined so far in the current document (libyaml's parser does not check
@@ -515,6 +532,9 @@ def dumps(obj: Any, *, wide: bool = False, newline: str = "\n") -> str:
 # ---------------------------------------------------------------------------------------------
 #: For an item's (apiVersion, kind): ``False`` to keep it opaque, else what to build of it.
 Wanted = Callable[[str, str], "Keep | bool"]
+#: For an item's kind and the value built of it: whether to keep that value (``False``: the
+#: item stays opaque text, as if not wanted). Lets a caller read a kind but keep few of them.
+Retain = Callable[[str, "Any"], bool]
 
 
 #: The annotations an item keeps from its head (everything else stays in the text only).
@@ -526,6 +546,9 @@ BOOKKEEPING_ANNOTATIONS = frozenset({
     "config.kubernetes.io/local-config",
     "internal.config.kubernetes.io/seqindent",
 })
+
+
+_BOOKKEEPING_KEYS = {k: k for k in BOOKKEEPING_ANNOTATIONS}
 
 
 @dataclass(slots=True)
@@ -696,6 +719,7 @@ def _make_item(
     text: str,
     wanted: Wanted,
     anchors: dict[str, tuple[list[Any], int]],
+    retain: Retain | None = None,
 ) -> Item:
     first = node[0]
     start = first.start_mark.index
@@ -712,7 +736,9 @@ def _make_item(
             _Builder(anchors).build(node, 0)
         except YamlError as exc:
             problem = exc
-    kept = {k: v for k, v in annotations.items() if k in BOOKKEEPING_ANNOTATIONS}
+    # Keys and paths repeat across a bundle: share one string each (50k items, 4 entries each)
+    kept = {_BOOKKEEPING_KEYS[k]: sys.intern(v) for k, v in annotations.items()
+            if k in _BOOKKEEPING_KEYS}
     spec = wanted(api_version, kind)
     if problem is not None:
         if spec is not False:  # a kind the caller reads: it reports the resource itself
@@ -721,7 +747,7 @@ def _make_item(
         return Item(position, start, end, api_version, kind, name, namespace, kept,
                     head_error=problem)
     item = Item(position, start, end, sys.intern(api_version), sys.intern(kind), name,
-                namespace, kept, spec is not False)
+                sys.intern(namespace), kept, spec is not False)
     if item.wanted:
         # Built now from the events at hand: reading the item again later would cost a second
         # parse (aliases may also point into other items, whose anchors are known only now).
@@ -731,6 +757,9 @@ def _make_item(
             item.eager, _ = _Builder(anchors).build(node, 0, 0, keep)
         except YamlError as exc:
             item.eager = exc
+        else:
+            if retain is not None and not retain(kind, item.eager):
+                item.eager, item.wanted = None, False
     return item
 
 
@@ -838,7 +867,7 @@ def first_document_kind(text: str) -> str | None:
     return None
 
 
-def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
+def scan_resource_list(text: str, wanted: Wanted, retain: Retain | None = None) -> Bundle:
     """Scan a ``kind: ResourceList`` document (see :class:`Bundle`)."""
     bundle = Bundle(text=text, items=[], kind="ResourceList")
     events = _Events(text)
@@ -857,7 +886,7 @@ def scan_resource_list(text: str, wanted: Wanted) -> Bundle:
                 raise YamlError("a ResourceList must be a mapping", *_mark(root))
             bundle.top_indent = _start_column(root)
             bundle.top_flow = bool(root.flow_style)
-            _scan_resource_list_body(bundle, events, anchors, wanted)
+            _scan_resource_list_body(bundle, events, anchors, wanted, retain)
     bundle.alias_count = events.aliases
     return bundle
 
@@ -867,6 +896,7 @@ def _scan_resource_list_body(
     events: _Events,
     anchors: dict[str, tuple[list[Any], int]],
     wanted: Wanted,
+    retain: Retain | None,
 ) -> None:
     text = bundle.text
     seen: set[str] = set()
@@ -902,7 +932,7 @@ def _scan_resource_list_body(
                             bundle.alias_users.append((position, anchor))
                         else:
                             bundle.anchor_owner[anchor] = position
-                item = _make_item(position, node, text, wanted, anchors)
+                item = _make_item(position, node, text, wanted, anchors, retain)
                 if position == 0 and bundle.items_block:
                     dash = _dash_before(text, item.start)
                     bundle.items_dash_indent = _column(text, dash) if dash is not None else 0
@@ -952,7 +982,7 @@ def _has_anchor(node: list[Any]) -> bool:
     return any(getattr(e, "anchor", None) is not None for e in node)
 
 
-def scan_stream(text: str, wanted: Wanted) -> Bundle:
+def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bundle:
     """Scan a multi-document stream: every document is an item (empty ones are kept as
     non-mapping items and passed through)."""
     bundle = Bundle(text=text, items=[], kind="stream")
@@ -968,7 +998,7 @@ def scan_stream(text: str, wanted: Wanted) -> Bundle:
         anchors: dict[str, tuple[list[Any], int]] = {}
         if _has_anchor(node):
             _register_anchors(node, anchors)
-        item = _make_item(position, node, text, wanted, anchors)
+        item = _make_item(position, node, text, wanted, anchors, retain)
         if type(root) is ev.ScalarEvent and root.value == "" and root.implicit[0]:
             item.is_mapping = False  # empty document (comments only)
         if wide is None and item.wanted:
