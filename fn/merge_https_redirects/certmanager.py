@@ -78,7 +78,7 @@ def legacy_api_warning(api_version: str, kind: str) -> str | None:
 # Values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Selector:
     """``ACMEChallengeSolver.selector`` (``CertificateDNSNameSelector``)."""
 
@@ -87,7 +87,7 @@ class Selector:
     dns_zones: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Solver:
     """One ACME solver of an issuer, reduced to what the HTTP-01 check needs."""
 
@@ -130,7 +130,7 @@ class Solver:
                       self.detail, self.field_path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Issuer:
     kind: str
     name: str
@@ -145,7 +145,7 @@ class Issuer:
         return f"{self.kind}/{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameRequest:
     """One DNS name a Certificate (or an ingress-shim Ingress) needs validated."""
 

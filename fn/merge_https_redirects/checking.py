@@ -69,12 +69,8 @@ def guard(resources: Sequence[Resource], config: Config, outcome: Outcome) -> Ou
     """Refuse a rewrite that would break a passing name or drop a redirect (a bug guard)."""
     if not outcome.changes and not outcome.added:
         return outcome
-    options = options_for(config)
-    before_values = _values(resources)
-    after = after_values(resources, outcome)
-    before = http01.check(before_values, options)
-    after_verdicts = http01.check(after, options)
-    problems = http01.regressions(before, after_verdicts, before_values, after, options=options)
+    problems = http01.regressions(_values(resources), after_values(resources, outcome),
+                                  options=options_for(config))
     if not problems:
         return outcome
     refused = Outcome()

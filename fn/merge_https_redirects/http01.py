@@ -66,7 +66,7 @@ _FAIL_RULES = {"redirected": "MHR021", "unroutable": "MHR022", "impossible": "MH
 _RANK = {"redirected": 0, "unroutable": 1, "pass": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckOptions:
     """How the cluster is set up: the mesh's ingress selector and class, the plain HTTP port the
     challenge arrives on, and (optionally) the gateway workload's labels."""
@@ -85,7 +85,7 @@ class CheckOptions:
 DEFAULT_OPTIONS = CheckOptions()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Workload:
     """A gateway workload the challenge may reach: a name for causes and its pod labels."""
 
@@ -102,7 +102,7 @@ class Workload:
         return f"{self.name} ({text})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameVerdict:
     """The verdict for one (Certificate or Ingress, name)."""
 
@@ -245,7 +245,7 @@ def _classify(answer: Answer, expected: str) -> tuple[Verdict, str]:
     return "unroutable", answer.cause
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Pending:
     """A name whose solver goes through an Ingress: judged in one batch with all others."""
 
@@ -256,65 +256,116 @@ class _Pending:
     warnings: tuple[str, ...]
 
 
+#: The names are judged in this many batches (by host): the solver Ingresses of a large bundle
+#: and their virtual hosts are the checker's largest transient; a batch's solvers do not touch
+#: the answers for the other batches' names (see :func:`_batches`).
+_BATCHES = 4
+
+
+def _host_key(name: str) -> str:
+    """The virtual host a name's solver Ingress lands in (IP addresses: ``*``, all alike)."""
+    return "" if _is_ip(name) else name.lower()
+
+
+def _batches(probes: Sequence[tuple[int, _Pending]]) -> list[list[tuple[int, _Pending]]]:
+    """Up to :data:`_BATCHES` groups of probes, every probe of a host in the same group.
+
+    A solver Ingress adds an Ingress-derived Gateway (a plain ``*`` server on port 80; these
+    always sort before the bundle's Gateways, so the first server of the port is one of them in
+    any group) and routes for its own host only. Judging a name is then independent of the
+    solvers of other hosts; names of one host (and every IP address: their solver Ingresses
+    have no host, they share ``*``) must be judged together."""
+    by_host: dict[str, list[tuple[int, _Pending]]] = {}
+    for probe in probes:
+        by_host.setdefault(_host_key(probe[1].request.name), []).append(probe)
+    size = -(-len(probes) // _BATCHES) if probes else 1
+    batches: list[list[tuple[int, _Pending]]] = [[]]
+    for group in by_host.values():
+        if batches[-1] and len(batches[-1]) + len(group) > size:
+            batches.append([])
+        batches[-1].extend(group)
+    return batches
+
+
 def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
                options: CheckOptions, workloads: Sequence[Workload]
                ) -> dict[int, tuple[Verdict, str]]:
-    """Verdicts for every pending name, with every solver Ingress added to the bundle at once
-    (cert-manager solves a renewal wave's challenges side by side; istiod merges all Ingresses
-    into one ``*`` server, so each name keeps its own exact virtual host). One route
-    configuration per gateway workload instead of one per name: linear in the bundle."""
+    """Verdicts for every pending name, with every solver Ingress in the bundle (cert-manager
+    solves a renewal wave's challenges side by side; istiod merges all Ingresses into one
+    ``*`` server, so each name keeps its own exact virtual host). One route configuration per
+    gateway workload and batch of names (:func:`_batches`), not per name: linear in the
+    bundle."""
     out: dict[int, tuple[Verdict, str]] = {}
+    # A solver naming an existing Ingress edits it: the edits apply to every batch.
     bundle: list[object] = list(resources)
-    probes: list[tuple[int, _Pending, dict[str, Any]]] = []
+    probes: list[tuple[int, _Pending]] = []
     for i, p in enumerate(pending):
-        built = solver_ingress(p.request, p.solver, bundle if p.solver.ingress_name else ())
-        if built is None:
-            out[i] = ("out-of-scope", f"the solver adds the challenge path to Ingress "
-                      f"{p.request.namespace}/{p.solver.ingress_name}, which is not in the "
-                      f"input")
-            continue
-        new_bundle, ingress = built
         if p.solver.ingress_name:
-            bundle = list(new_bundle)
-        else:
-            bundle.append(ingress)
-        probes.append((i, p, ingress))
+            built = solver_ingress(p.request, p.solver, bundle)
+            if built is None:
+                out[i] = ("out-of-scope", f"the solver adds the challenge path to Ingress "
+                          f"{p.request.namespace}/{p.solver.ingress_name}, which is not in the "
+                          f"input")
+                continue
+            bundle = list(built[0])
+        probes.append((i, p))
     mappings = [r for r in bundle if isinstance(r, Mapping)]
     classes = ingress_classes_of(mappings)
     selected = [w for w in workloads if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
-    judged: list[tuple[int, _Pending, str]] = []
-    for i, p, ingress in probes:
-        if not ingress_is_istio(ingress, classes, options.ingress_class):
-            out[i] = ("out-of-scope", f"the solver Ingress is not of Istio's class "
-                      f"{options.ingress_class!r} ({p.solver.describe()})")
-            continue
-        _, _, ing_ns, ing_name = resource_identity(ingress)
-        if not selected:
-            gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
-            out[i] = ("unroutable", (
-                f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, but "
-                f"no gateway workload carries these labels (found: "
-                f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways are "
-                f"labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
-                f"ingressSelector or label the gateway pods"))
-            continue
-        solver_service = _solver_name(p.request.namespace, p.request.name)
-        judged.append((i, p, f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"))
-    if not judged:
-        return out
     path = CHALLENGE_PATH + PROBE_TOKEN
-    outcomes: dict[int, list[tuple[Verdict, str]]] = {i: [] for i, _, _ in judged}
-    for w in selected:
-        config = build_route_config(bundle, w.label_map, options.port, ingress=options.ingress)
-        where = w.describe() + (" -- labels assumed, set workload labels to be sure"
-                                if w.assumed else "")
-        for i, p, expected in judged:
-            verdict, cause = _classify(config.answer(p.request.name, path), expected)
-            outcomes[i].append((verdict, f"{cause} [on {where}]"))
-    for i, found in outcomes.items():
-        out[i] = min(found, key=lambda o: _RANK[o[0]])
+    for batch in _batches(probes):
+        added: list[object] = []
+        judged: list[tuple[int, _Pending, str]] = []
+        for i, p in batch:
+            if p.solver.ingress_name:
+                ingress = _edited_ingress(mappings, p)
+            else:
+                built = solver_ingress(p.request, p.solver, ())
+                assert built is not None  # a new Ingress is always built
+                ingress = built[1]
+                added.append(ingress)
+            if not ingress_is_istio(ingress, classes, options.ingress_class):
+                out[i] = ("out-of-scope", f"the solver Ingress is not of Istio's class "
+                          f"{options.ingress_class!r} ({p.solver.describe()})")
+                continue
+            _, _, ing_ns, ing_name = resource_identity(ingress)
+            if not selected:
+                gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
+                out[i] = ("unroutable", (
+                    f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, "
+                    f"but no gateway workload carries these labels (found: "
+                    f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways "
+                    f"are labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
+                    f"ingressSelector or label the gateway pods"))
+                continue
+            solver_service = _solver_name(p.request.namespace, p.request.name)
+            judged.append((i, p, f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"))
+        if not judged:
+            continue
+        outcomes: dict[int, list[tuple[Verdict, str]]] = {i: [] for i, _, _ in judged}
+        for w in selected:
+            config = build_route_config([*mappings, *added], w.label_map, options.port,
+                                        ingress=options.ingress)
+            where = w.describe() + (" -- labels assumed, set workload labels to be sure"
+                                    if w.assumed else "")
+            for i, p, expected in judged:
+                verdict, cause = _classify(config.answer(p.request.name, path), expected)
+                outcomes[i].append((verdict, f"{cause} [on {where}]"))
+            del config  # the next workload's (or batch's) configuration replaces it
+        for i, found in outcomes.items():
+            out[i] = min(found, key=lambda o: _RANK[o[0]])
     return out
+
+
+def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mapping[str, Any]:
+    """The Ingress ``p``'s solver added its challenge path to (already in ``mappings``)."""
+    for res in mappings:
+        if is_ingress(res):
+            _, _, ns, name = resource_identity(res)
+            if ns == p.request.namespace and name == p.solver.ingress_name:
+                return res
+    raise AssertionError("edited Ingress missing")  # pragma: no cover - edited just before
 
 
 def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
@@ -363,18 +414,20 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
     return _Pending(request, solver, issuer.label, described, warnings)
 
 
+def _first_verdicts(items: Sequence[Mapping[str, Any]]) -> list[NameVerdict | _Pending]:
+    """Per name: the verdict when it does not depend on routing, else what to probe."""
+    issuers = cm.issuers_of(items)
+    return [_verdict_for(r, issuers) for r in cm.names_needing_certificates(items)]
+
+
 def check(resources: Sequence[object],
           options: CheckOptions = DEFAULT_OPTIONS) -> list[NameVerdict]:
     """One verdict per (Certificate or ingress-shim Ingress, name), ordered by resource
     (namespace, kind, name) and then by the order of names in it."""
     items = [r for r in resources if isinstance(r, Mapping)]
-    requests = cm.names_needing_certificates(items)
-    issuers = cm.issuers_of(items)
-    workloads = gateway_workloads(items, options)
-    first = [_verdict_for(r, issuers) for r in requests]
+    first = _first_verdicts(items)
     pending = [v for v in first if isinstance(v, _Pending)]
-    judged = iter(_judge_all(pending, items, options, workloads).items())
-    results = dict(judged)
+    results = _judge_all(pending, items, options, gateway_workloads(items, options))
     verdicts: list[NameVerdict] = []
     n = 0
     for v in first:
@@ -460,7 +513,8 @@ def redirected_probe_hosts(resources: Sequence[object]) -> list[str]:
     return sorted(set(probes))
 
 
-def _label_sets(resources: Sequence[object], options: CheckOptions) -> list[dict[str, str]]:
+def _label_sets(resources: Sequence[Mapping[str, Any]],
+                options: CheckOptions) -> list[dict[str, str]]:
     sets = [w.label_map for w in gateway_workloads(resources, options)]
     gateways, _ = collect(list(resources), options.ingress)
     for gw in gateways:
@@ -469,38 +523,83 @@ def _label_sets(resources: Sequence[object], options: CheckOptions) -> list[dict
     return sets
 
 
-def regressions(before: Sequence[NameVerdict], after: Sequence[NameVerdict],
-                before_resources: Sequence[object], after_resources: Sequence[object],
+def regressions(before_resources: Sequence[object], after_resources: Sequence[object],
                 *, options: CheckOptions = DEFAULT_OPTIONS) -> list[str]:
-    """What the rewrite broke: names that passed before and no longer do, and hosts redirected
+    """What a rewrite broke: names that passed before and no longer do, and hosts redirected
     before (``GET http://host/`` on every known gateway workload and Gateway selector) that are
     no longer redirected. Empty when the rewrite is safe."""
-    problems: list[str] = []
-    after_by_key = {v.key: v for v in after}
-    for v in before:
-        if v.verdict != "pass":
-            continue
-        now = after_by_key.get(v.key)
-        if now is None:
-            problems.append(f"{v.name} ({v.subject}): passed before, no verdict after")
-        elif now.verdict != "pass":
-            problems.append(f"{v.name} ({v.subject}): passed before, now {now.verdict}: "
-                            f"{now.cause}")
     before_items = [r for r in before_resources if isinstance(r, Mapping)]
     after_items = [r for r in after_resources if isinstance(r, Mapping)]
+    problems = _lost_passes(before_items, after_items, options)
+    problems += _lost_redirects(before_items, after_items, options)
+    return sorted(set(problems))
+
+
+def _is_routing_only(res: Mapping[str, Any]) -> bool:
+    """Gateways and VirtualServices: all a merge rewrite changes."""
+    return res.get("kind") in ("Gateway", "VirtualService") and str(
+        res.get("apiVersion", "")).startswith("networking.istio.io/")
+
+
+def _lost_passes(before_items: Sequence[Mapping[str, Any]],
+                 after_items: Sequence[Mapping[str, Any]], options: CheckOptions) -> list[str]:
+    others_before = [r for r in before_items if not _is_routing_only(r)]
+    others_after = [r for r in after_items if not _is_routing_only(r)]
+    if len(others_before) != len(others_after) or any(
+        a is not b for a, b in zip(others_before, others_after, strict=True)
+    ):
+        # Something besides the routing changed: compare two complete checks.
+        after_by_key = {v.key: v for v in check(after_items, options)}
+        problems = []
+        for v in check(before_items, options):
+            now = after_by_key.get(v.key)
+            if v.verdict != "pass":
+                continue
+            if now is None:
+                problems.append(f"{v.name} ({v.subject}): passed before, no verdict after")
+            elif now.verdict != "pass":
+                problems.append(f"{v.name} ({v.subject}): passed before, now {now.verdict}: "
+                                f"{now.cause}")
+        return problems
+    # Only Gateways and VirtualServices changed: the names, issuers, solvers, Ingresses and
+    # workloads are the same objects, so only the names that passed before can regress. They
+    # are judged again with every solver of their hosts (a host's solvers share its virtual
+    # host; other hosts' solvers do not affect it, see _batches).
+    pending = [v for v in _first_verdicts(before_items) if isinstance(v, _Pending)]
+    workloads = gateway_workloads(before_items, options)
+    before = _judge_all(pending, before_items, options, workloads)
+    passed = {i for i, (verdict, _) in before.items() if verdict == "pass"}
+    if not passed:
+        return []
+    hosts = {_host_key(pending[i].request.name) for i in passed}
+    again = [i for i in range(len(pending)) if _host_key(pending[i].request.name) in hosts]
+    after = _judge_all([pending[i] for i in again], after_items, options, workloads)
+    problems = []
+    for k, i in enumerate(again):
+        verdict, cause = after[k]
+        if i in passed and verdict != "pass":
+            r = pending[i].request
+            problems.append(f"{r.name} ({r.subject}): passed before, now {verdict}: {cause}")
+    return problems
+
+
+def _lost_redirects(before_items: Sequence[Mapping[str, Any]],
+                    after_items: Sequence[Mapping[str, Any]], options: CheckOptions) -> list[str]:
     hosts = redirected_probe_hosts(before_items)
+    problems = []
     for labels in _label_sets(before_items, options):
+        # One route configuration at a time: a large bundle's are big.
         old = build_route_config(before_items, labels, options.port, ingress=options.ingress)
+        redirected = [h for h in hosts if old.answer(h, "/").kind == "redirect"]
+        del old
         new = build_route_config(after_items, labels, options.port, ingress=options.ingress)
         text = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
-        for host in hosts:
-            if old.answer(host, "/").kind != "redirect":
-                continue
+        for host in redirected:
             answer = new.answer(host, "/")
             if answer.kind != "redirect":
                 problems.append(f"http://{host}/ on workload {{{text}}}: redirected before, now "
                                 f"{answer.kind}: {answer.cause}")
-    return sorted(set(problems))
+    return problems
 
 
 def _cell(text: str) -> str:

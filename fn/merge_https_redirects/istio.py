@@ -31,7 +31,7 @@ def is_istio(api_version: str, kind: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Server:
     index: int
     port: int
@@ -49,7 +49,7 @@ class Server:
         return tuple(split_server_host(h, gateway_namespace) for h in self.hosts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gateway:
     namespace: str
     name: str
@@ -58,7 +58,7 @@ class Gateway:
     api_version: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualService:
     namespace: str
     name: str

@@ -90,7 +90,7 @@ _KNOWN_PROTOCOLS = HTTP_PROTOCOLS | {"TCP", "UDP", "HTTPS", "TLS", "MONGO", "RED
 # Public values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """What the gateway does with ``GET http://HOST/PATH``."""
 
@@ -100,7 +100,7 @@ class Answer:
     cause: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IngressOptions:
     """Mesh settings that decide how Ingresses become Gateways (``meshConfig.ingressSelector``,
     ``meshConfig.ingressClass``)."""
@@ -112,7 +112,7 @@ class IngressOptions:
 DEFAULT_INGRESS = IngressOptions()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StringMatch:
     """An Istio ``StringMatch``; ``present`` is what istiod makes of an empty match or regex
     ``*`` (``canBeConvertedToPresentMatch``)."""
@@ -132,7 +132,7 @@ class StringMatch:
         return _regex_full_match(self.value, value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouteMatch:
     """The Envoy ``RouteMatch`` istiod builds from one ``HTTPMatchRequest``."""
 
@@ -190,21 +190,30 @@ class RouteMatch:
         return text + (f" [{', '.join(extra)}]" if extra else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """One Envoy route of a virtual host, with where it came from."""
 
     match: RouteMatch
     action: Literal["route", "redirect", "direct_response"]
     destination: str
-    origin: str  # e.g. "VirtualService shop/web spec.http[0]"
+    #: where it came from: the VirtualService's ref, ``spec.http`` index, ``match`` index
+    #: (formatted only when a cause is written: a large bundle has a route per name)
+    source: tuple[str, int, int | None]
+
+    @property
+    def origin(self) -> str:
+        """E.g. ``VirtualService shop/web spec.http[0].match[1]``."""
+        ref, http_index, match_index = self.source
+        where = f"{ref} spec.http[{http_index}]"
+        return where if match_index is None else f"{where}.match[{match_index}]"
 
     @property
     def catch_all(self) -> bool:
         return self.match.catch_all
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VirtualHost:
     """One virtual host of ``http.<port>``; ``redirect_causes`` name the Gateway servers that set
     ``require_tls`` (in the order istiod met them)."""
@@ -212,12 +221,30 @@ class VirtualHost:
     domain: str
     routes: tuple[Route, ...]
     require_tls: bool
-    redirect_causes: tuple[str, ...] = ()
-    contributors: tuple[str, ...] = ()
+    redirected_by: tuple[RedirectCause, ...] = ()
     blackhole: bool = False
 
+    @property
+    def redirect_causes(self) -> tuple[str, ...]:
+        return tuple(str(c) for c in self.redirected_by)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
+class RedirectCause:
+    """A server that set ``require_tls`` on a virtual host: for its own host, or because it
+    serves a VirtualService (``vs_ref``) for the host (formatted only when a cause is written)."""
+
+    server: MergedServer
+    host: str
+    vs_ref: str | None = None
+
+    def __str__(self) -> str:
+        if self.vs_ref is None:
+            return f"{self.server.ref} has httpsRedirect for host {self.host}"
+        return f"{self.server.ref} has httpsRedirect and serves {self.vs_ref} for {self.host}"
+
+
+@dataclass(frozen=True, slots=True)
 class MergedServer:
     """A server that went into ``http.<port>``."""
 
@@ -298,7 +325,7 @@ class RouteConfig:
                           f"{self.name} has no virtual host (blackhole): no VirtualService is "
                           f"bound to the Gateways serving port {self.port}")
         if vh.require_tls:
-            causes = "; ".join(vh.redirect_causes)
+            causes = "; ".join(str(c) for c in vh.redirected_by)
             return Answer("redirect", vh.domain, None,
                           f"virtual host {vh.domain} requires TLS: {causes}")
         request_path = path.split("?", 1)[0] or "/"
@@ -458,7 +485,7 @@ def _resolve_short_host(host: str, namespace: str) -> str:
 # Parsed configuration
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Server:
     index: int
     number: int | None
@@ -470,7 +497,7 @@ class _Server:
     bind: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Gateway:
     namespace: str
     name: str
@@ -478,13 +505,13 @@ class _Gateway:
     servers: tuple[_Server, ...]
     sort_key: tuple[Any, ...]
     derived: bool = False
+    key: str = field(init=False)  # "ns/name", made once (compared per server and route)
 
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _VirtualService:
     namespace: str
     name: str
@@ -497,6 +524,10 @@ class _VirtualService:
     @property
     def ref(self) -> str:
         return f"VirtualService {self.namespace}/{self.name}"
+
+
+#: The port-80 server of an Ingress without TLS (most of them): one instance for all.
+_PLAIN_HTTP_SERVER = _Server(0, 80, "HTTP", ("*",), False, False, "", "")
 
 
 def _is_istio(res: Mapping[str, Any], kind: str) -> bool:
@@ -677,6 +708,7 @@ def convert_ingresses(resources: Sequence[Mapping[str, Any]],
     """The Gateways and VirtualServices istiod derives from the bundle's Istio-class Ingresses."""
     classes = ingress_classes_of(resources)
     services = _services_ports(resources)
+    selector = dict(options.selector)  # one copy for every derived Gateway (read only)
     gateways: list[_Gateway] = []
     rules_by_host: dict[str, list[tuple[Any, ...]]] = {}
     for res in resources:
@@ -696,8 +728,9 @@ def convert_ingresses(resources: Sequence[Mapping[str, Any]],
                 continue
             hosts = tuple(_str_items(t.get("hosts"))) or ("*",)
             servers.append(_Server(i, 443, "HTTPS", hosts, True, False, "SIMPLE", ""))
-        servers.append(_Server(len(servers), 80, "HTTP", ("*",), False, False, "", ""))
-        gateways.append(_Gateway(INGRESS_NAMESPACE, gw_name, dict(options.selector),
+        servers.append(_Server(len(servers), 80, "HTTP", ("*",), False, False, "", "")
+                       if servers else _PLAIN_HTTP_SERVER)
+        gateways.append(_Gateway(INGRESS_NAMESPACE, gw_name, selector,
                                  tuple(servers), (0, 0, datetime.min, gw_name, INGRESS_NAMESPACE),
                                  derived=True))
         for r_index, rule in enumerate(_list(spec.get("rules"))):
@@ -836,6 +869,7 @@ def build_routes(vs: _VirtualService, port: int, gateway: str,
                  pod_labels: Mapping[str, str]) -> list[Route]:
     """``BuildHTTPRoutesForVirtualService`` for one Gateway of the VirtualService."""
     out: list[Route] = []
+    ref = vs.ref
     for i, raw in enumerate(vs.http):
         http = _dict(raw)
         if http is None:
@@ -845,7 +879,7 @@ def build_routes(vs: _VirtualService, port: int, gateway: str,
         catchall = False
         if not matches:
             out.append(Route(translate_route_match(None, vs.ingress_semantics), action, dest,
-                             f"{vs.ref} spec.http[{i}]"))
+                             (ref, i, None)))
             catchall = True
         else:
             for j, raw_match in enumerate(matches):
@@ -858,7 +892,7 @@ def build_routes(vs: _VirtualService, port: int, gateway: str,
                 if not _source_matches(m, gateway, vs.namespace, pod_labels):
                     continue
                 route = Route(translate_route_match(m, vs.ingress_semantics), action, dest,
-                              f"{vs.ref} spec.http[{i}].match[{j}]")
+                              (ref, i, j))
                 out.append(route)
                 if route.catch_all:
                     catchall = True
@@ -882,15 +916,14 @@ def _source_matches(match: Mapping[str, Any], gateway: str, namespace: str,
 # The route configuration
 
 
-@dataclass
+@dataclass(slots=True)
 class _VHostBuilder:
     domain: str
     routes: list[Route] = field(default_factory=list)
     require_tls: bool = False
-    causes: list[str] = field(default_factory=list)
-    contributors: list[str] = field(default_factory=list)
+    causes: list[RedirectCause] = field(default_factory=list)
 
-    def redirect(self, cause: str) -> None:
+    def redirect(self, cause: RedirectCause) -> None:
         self.require_tls = True
         if cause not in self.causes:
             self.causes.append(cause)
@@ -999,14 +1032,13 @@ def build_route_config(
                 name = h.lower()
                 vh = vhosts.setdefault(name, _VHostBuilder(name))
                 vh.routes.extend(routes)
-                vh.contributors.append(f"{vs.ref} via {ms.ref}")
                 if ms.https_redirect:
-                    vh.redirect(f"{ms.ref} has httpsRedirect and serves {vs.ref} for {name}")
+                    vh.redirect(RedirectCause(ms, name, vs.ref))
         if ms.https_redirect:
             for h in ms.hosts:
                 name = h.lower()
                 vh = vhosts.setdefault(name, _VHostBuilder(name))
-                vh.redirect(f"{ms.ref} has httpsRedirect for host {h}")
+                vh.redirect(RedirectCause(ms, h))
 
     if not vhosts and merged:
         virtual_hosts: tuple[VirtualHost, ...] = (
@@ -1019,8 +1051,7 @@ def build_route_config(
                 routes=tuple([r for r in b.routes if not r.catch_all]
                              + [r for r in b.routes if r.catch_all]),
                 require_tls=b.require_tls,
-                redirect_causes=tuple(b.causes),
-                contributors=tuple(b.contributors),
+                redirected_by=tuple(b.causes),
             )
             for b in sorted(vhosts.values(), key=lambda b: b.domain)
         )

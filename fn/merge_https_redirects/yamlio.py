@@ -156,9 +156,11 @@ def _scalar(event: Any) -> Any:
         return event.value
     if tag == "tag:yaml.org,2002:timestamp":
         return event.value  # Kubernetes reads timestamps as strings
+    # The tag's constructor function itself: ``construct_object`` would remember every node
+    # (and, through its marks, the event) in the constructor's cache for good.
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
     try:
-        return _constructor.construct_object(node, deep=True)
+        return _constructor.yaml_constructors[tag](_constructor, node)
     except (yaml.YAMLError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
         raise YamlError(f"bad {tag.rsplit(':', 1)[-1]} value {event.value!r}: {exc}",
                         *_mark(event)) from None

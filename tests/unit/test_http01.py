@@ -242,19 +242,19 @@ def test_regressions_empty_for_the_dedicated_gateway_rewrite() -> None:
     v_before, v_after = check(before), check(after)
     assert [v.verdict for v in v_before] == ["redirected"]
     assert [v.verdict for v in v_after] == ["pass"]
-    assert regressions(v_before, v_after, before, after) == []
+    assert regressions(before, after) == []
 
 
 def test_regressions_report_lost_redirect_and_lost_pass() -> None:
     before = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(), site_vs(),
               dedicated_gateway()]
     broken = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(redirect=False), site_vs()]
-    problems = regressions(check(before), check(broken), before, broken)
+    problems = regressions(before, broken)
     assert any(p.startswith(f"http://{HOST}/") and "redirected before, now route" in p
                for p in problems)
     passing = [issuer(ISTIO_SOLVER), certificate(HOST), dedicated_gateway()]
     redirected = [*passing, site_gateway(), site_vs()]
-    lost = regressions(check(passing), check(redirected), passing, redirected)
+    lost = regressions(passing, redirected)
     assert any(p.startswith(f"{HOST} (Certificate shop/shop): passed before, now redirected")
                for p in lost)
 
@@ -305,4 +305,4 @@ def test_corpus_through_check_and_explain(shared_dir: Path) -> None:
     combined = check(everything)
     table = explain_table(combined, combined)
     assert "api.shipperizer.org" in table
-    assert regressions(combined, combined, everything, everything) == []
+    assert regressions(everything, everything) == []
