@@ -83,8 +83,9 @@ class BundleError(Exception):
     """The bundle given to a subcommand could not be read (one line, names the place)."""
 
 
-def read_resources(paths: Sequence[str]) -> list[Resource]:
-    """Resources from files/directories (``-`` or nothing: stdin), as the CLI reads them."""
+def read_resources(paths: Sequence[str]) -> tuple[list[Resource], set[str]]:
+    """Resources from files/directories (``-`` or nothing: stdin), as the CLI reads them, and
+    the path annotations of the resources the function does not read."""
     from merge_https_redirects.files import FilesError, _resources, discover, load_sources
 
     wanted_paths = list(paths) or ["-"]
@@ -122,7 +123,8 @@ def load_config(path: str | None) -> Config:
 
 def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dict[str, Any]]:
     """The dedicated Gateways the function would add or reuse for the bundle at ``paths``."""
-    outcome = transform(read_resources(paths), load_config(config_path))
+    resources, other_paths = read_resources(paths)
+    outcome = transform(resources, load_config(config_path), other_paths)
     errors = [r for r in outcome.results if r.level == "error"]
     if errors:
         raise BundleError(errors[0].one_line())
@@ -141,12 +143,12 @@ def explain_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
-        resources = read_resources(args.paths)
+        resources, other_paths = read_resources(args.paths)
     except BundleError as exc:
         sys.stderr.write(f"error MHR101 {exc}\n")
         return 1
     options = options_for(config)
-    outcome = transform(resources, config)
+    outcome = transform(resources, config, other_paths)
     before = http01.check(_values(resources), options)
     after = http01.check(after_values(resources, outcome), options)
     sys.stdout.write(http01.explain_table(before, after) + "\n")

@@ -26,7 +26,7 @@ from merge_https_redirects.pipeline import (
     apply_mode,
     head_errors,
     input_error,
-    resource_of,
+    resources_of_items,
     with_unreadable,
 )
 from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
@@ -137,14 +137,14 @@ def _reading() -> tuple[yamlio.Wanted, yamlio.Retain]:
     return wanted, retain
 
 
-def _resources(sources: Sequence[Source]) -> list[Resource]:
-    return [
-        resource_of(src.bundle, item, FileRef(str(src.path), item.position),
-                    src.first_position + item.position)
+def _resources(sources: Sequence[Source]) -> tuple[list[Resource], set[str]]:
+    return resources_of_items(
+        (src.bundle, item, FileRef(str(src.path), item.position),
+         src.first_position + item.position)
         for src in sources
         for item in src.bundle.items
         if item.is_mapping
-    ]
+    )
 
 
 def run_files(
@@ -162,8 +162,9 @@ def run_files(
     sources, problems = load_sources(files, stdin)
     if problems:
         return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
+    resources, other_paths = _resources(sources)
     outcome = with_unreadable(
-        apply_mode(_resources(sources), config),
+        apply_mode(resources, config, other_paths),
         [r for s in sources for r in head_errors(s.bundle, str(s.path))],
         config,
     )

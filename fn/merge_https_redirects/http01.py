@@ -41,8 +41,8 @@ from merge_https_redirects.routing import (
     INGRESS_NAMESPACE,
     Answer,
     IngressOptions,
+    RoutingInput,
     build_route_config,
-    collect,
     ingress_classes_of,
     ingress_gateway_name,
     ingress_is_istio,
@@ -259,7 +259,7 @@ class _Pending:
 #: The names are judged in this many batches (by host): the solver Ingresses of a large bundle
 #: and their virtual hosts are the checker's largest transient; a batch's solvers do not touch
 #: the answers for the other batches' names (see :func:`_batches`).
-_BATCHES = 4
+_BATCHES = 8
 
 
 def _host_key(name: str) -> str:
@@ -314,8 +314,9 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
     selected = [w for w in workloads if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
     path = CHALLENGE_PATH + PROBE_TOKEN
+    source = RoutingInput(mappings)
     for batch in _batches(probes):
-        added: list[object] = []
+        added: list[Mapping[str, Any]] = []
         judged: list[tuple[int, _Pending, str]] = []
         for i, p in batch:
             if p.solver.ingress_name:
@@ -345,8 +346,8 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
             continue
         outcomes: dict[int, list[tuple[Verdict, str]]] = {i: [] for i, _, _ in judged}
         for w in selected:
-            config = build_route_config([*mappings, *added], w.label_map, options.port,
-                                        ingress=options.ingress)
+            config = build_route_config(source, w.label_map, options.port,
+                                        ingress=options.ingress, extra_ingresses=added)
             where = w.describe() + (" -- labels assumed, set workload labels to be sure"
                                     if w.assumed else "")
             for i, p, expected in judged:
@@ -496,12 +497,12 @@ def _probe_host(host: str) -> str | None:
     return host
 
 
-def redirected_probe_hosts(resources: Sequence[object]) -> list[str]:
+def redirected_probe_hosts(source: RoutingInput) -> list[str]:
     """The hosts whose plain-HTTP answer must not change: every host of every VirtualService
     bound to a Gateway and every host of every redirect server (wildcards probed with a name
     they cover)."""
     hosts: list[str] = []
-    gateways, services = collect(list(resources), IngressOptions())
+    gateways, services = source.collect(IngressOptions())
     for vs in services:
         if any(g != "mesh" for g in vs.gateways):
             hosts.extend(vs.hosts)
@@ -513,10 +514,10 @@ def redirected_probe_hosts(resources: Sequence[object]) -> list[str]:
     return sorted(set(probes))
 
 
-def _label_sets(resources: Sequence[Mapping[str, Any]],
+def _label_sets(resources: Sequence[Mapping[str, Any]], source: RoutingInput,
                 options: CheckOptions) -> list[dict[str, str]]:
     sets = [w.label_map for w in gateway_workloads(resources, options)]
-    gateways, _ = collect(list(resources), options.ingress)
+    gateways, _ = source.collect(options.ingress)
     for gw in gateways:
         if gw.selector is not None and gw.selector not in sets:
             sets.append(dict(gw.selector))
@@ -585,20 +586,28 @@ def _lost_passes(before_items: Sequence[Mapping[str, Any]],
 
 def _lost_redirects(before_items: Sequence[Mapping[str, Any]],
                     after_items: Sequence[Mapping[str, Any]], options: CheckOptions) -> list[str]:
-    hosts = redirected_probe_hosts(before_items)
-    problems = []
-    for labels in _label_sets(before_items, options):
-        # One route configuration at a time: a large bundle's are big.
-        old = build_route_config(before_items, labels, options.port, ingress=options.ingress)
-        redirected = [h for h in hosts if old.answer(h, "/").kind == "redirect"]
+    before = RoutingInput(before_items)
+    hosts = redirected_probe_hosts(before)
+    label_sets = _label_sets(before_items, before, options)
+    # Everything redirected before, then the after state; one bundle's routing and one route
+    # configuration alive at a time (a large bundle's are big).
+    redirected_before: list[list[str]] = []
+    for labels in label_sets:
+        old = build_route_config(before, labels, options.port, ingress=options.ingress)
+        redirected_before.append([h for h in hosts if old.answer(h, "/").kind == "redirect"])
         del old
-        new = build_route_config(after_items, labels, options.port, ingress=options.ingress)
+    del before
+    after = RoutingInput(after_items)
+    problems = []
+    for labels, redirected in zip(label_sets, redirected_before, strict=True):
+        new = build_route_config(after, labels, options.port, ingress=options.ingress)
         text = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
         for host in redirected:
             answer = new.answer(host, "/")
             if answer.kind != "redirect":
                 problems.append(f"http://{host}/ on workload {{{text}}}: redirected before, now "
                                 f"{answer.kind}: {answer.cause}")
+        del new
     return problems
 
 

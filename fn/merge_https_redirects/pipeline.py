@@ -8,7 +8,7 @@ produces complete output (the ResourceList with its items and an error result, i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -85,7 +85,7 @@ def input_error(exc: yamlio.YamlError, source: str = "") -> Result:
 
 def _file_ref(item: yamlio.Item) -> FileRef | None:
     ann = item.annotations
-    path = ann.get("internal.config.kubernetes.io/path") or ann.get("config.kubernetes.io/path")
+    path = _path_of(item)
     if path is None:
         return None
     index = ann.get("internal.config.kubernetes.io/index") or ann.get(
@@ -115,13 +115,36 @@ def resource_of(
     )
 
 
-def apply_mode(resources: Sequence[Resource], config: Config) -> Outcome:
+def resources_of_items(
+    items: Iterable[tuple[yamlio.Bundle, yamlio.Item, FileRef | None, int]],
+) -> tuple[list[Resource], set[str]]:
+    """The resources the function reads, and the path annotations of the others (only what a
+    new file must not collide with: a 50k-item bundle needs no object per opaque item)."""
+    resources: list[Resource] = []
+    other_paths: set[str] = set()
+    for bundle, item, file, position in items:
+        if item.wanted:
+            resources.append(resource_of(bundle, item, file, position))
+        else:
+            path = _path_of(item)
+            if path is not None:
+                other_paths.add(path)
+    return resources, other_paths
+
+
+def _path_of(item: yamlio.Item) -> str | None:
+    ann = item.annotations
+    return ann.get("internal.config.kubernetes.io/path") or ann.get("config.kubernetes.io/path")
+
+
+def apply_mode(resources: Sequence[Resource], config: Config,
+               other_paths: Iterable[str] = ()) -> Outcome:
     """The transform for ``mode: merge``; the checker for ``mode: check``."""
     if config.mode == "check":
         from merge_https_redirects import checking
 
         return checking.check_mode(resources, config)
-    outcome = transform(resources, config)
+    outcome = transform(resources, config, other_paths)
     if not outcome.changes and not outcome.added:
         return outcome  # nothing to guard: skip importing the routing model (start-up time)
     from merge_https_redirects import checking
@@ -163,8 +186,9 @@ def run_resource_list(text: yamlio.Text) -> Run:
         except yamlio.YamlError as exc:
             return _broken_resource_list(text, input_error(exc))
         return Run(b"", results, EXIT_ERRORS, spliced=(text, plan))
-    resources = [resource_of(bundle, item, _file_ref(item)) for item in bundle.items]
-    outcome = apply_mode(resources, config)
+    resources, other_paths = resources_of_items(
+        (bundle, item, _file_ref(item), item.position) for item in bundle.items)
+    outcome = apply_mode(resources, config, other_paths)
     # An item that cannot be read unambiguously is reported and left as it is; the rest of the
     # bundle is still processed (``strict`` makes that all-or-nothing).
     outcome = with_unreadable(outcome, [
@@ -211,11 +235,10 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
         bundle = yamlio.scan_stream(text.body, wanted, retain)
     except yamlio.YamlError as exc:
         return Run(b"", [input_error(exc, source or "<stdin>")], EXIT_ERRORS, stderr_all=True)
-    resources = [
-        resource_of(bundle, item, FileRef(source, item.position) if source else None)
-        for item in bundle.items if item.is_mapping
-    ]
-    outcome = apply_mode(resources, config)
+    resources, other_paths = resources_of_items(
+        (bundle, item, FileRef(source, item.position) if source else None, item.position)
+        for item in bundle.items if item.is_mapping)
+    outcome = apply_mode(resources, config, other_paths)
     outcome = with_unreadable(outcome, head_errors(bundle, source or "<stdin>"), config)
     results = sorted_results(outcome.results)
     plan = yamlio.plan_stream(bundle, outcome.changes, outcome.added, text.newline)

@@ -56,6 +56,7 @@ earlier TLS/HTTPS server.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -232,16 +233,16 @@ class VirtualHost:
 @dataclass(frozen=True, slots=True)
 class RedirectCause:
     """A server that set ``require_tls`` on a virtual host: for its own host, or because it
-    serves a VirtualService (``vs_ref``) for the host (formatted only when a cause is written)."""
+    serves a VirtualService (``vs``) for the host (formatted only when a cause is written)."""
 
     server: MergedServer
     host: str
-    vs_ref: str | None = None
+    vs: _VirtualService | None = None
 
     def __str__(self) -> str:
-        if self.vs_ref is None:
+        if self.vs is None:
             return f"{self.server.ref} has httpsRedirect for host {self.host}"
-        return f"{self.server.ref} has httpsRedirect and serves {self.vs_ref} for {self.host}"
+        return f"{self.server.ref} has httpsRedirect and serves {self.vs.ref} for {self.host}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,11 +563,11 @@ def _read_server(i: int, raw: object, namespace: str) -> _Server | None:
     return _Server(
         index=i,
         number=_int(port.get("number")),
-        protocol=(_str(port.get("protocol")) or "").upper(),
+        protocol=sys.intern((_str(port.get("protocol")) or "").upper()),
         hosts=sanitize_server_hosts(_str_items(d.get("hosts")), namespace),
         has_tls=tls is not None,
         https_redirect=bool(tls is not None and tls.get("httpsRedirect") is True),
-        tls_mode=(_str(tls.get("mode")) or "").upper() if tls is not None else "",
+        tls_mode=sys.intern((_str(tls.get("mode")) or "").upper()) if tls is not None else "",
         bind=_str(d.get("bind")) or "",
     )
 
@@ -929,37 +930,67 @@ class _VHostBuilder:
             self.causes.append(cause)
 
 
+class RoutingInput:
+    """A bundle as the routing model reads it, read once: its own Gateways and VirtualServices
+    (sorted as istiod sorts them) and what Ingress conversion reads (Ingresses, IngressClasses,
+    Services). Several route configurations of one bundle (per gateway workload, per batch of
+    solver Ingresses, ...) then cost no re-reading."""
+
+    __slots__ = ("gateways", "ingress_sources", "services")
+
+    def __init__(self, resources: Sequence[object]) -> None:
+        gateways: list[_Gateway] = []
+        services: list[_VirtualService] = []
+        self.ingress_sources: list[Mapping[str, Any]] = []
+        for res in resources:
+            if not isinstance(res, Mapping):
+                continue
+            if _is_istio(res, "Gateway"):
+                gw = _read_gateway(res)
+                if gw is not None:
+                    gateways.append(gw)
+            elif _is_istio(res, "VirtualService"):
+                vs = _read_virtual_service(res)
+                if vs is not None:
+                    services.append(vs)
+            elif res.get("kind") in _INGRESS_SOURCE_KINDS:
+                self.ingress_sources.append(res)
+        self.gateways = sorted(gateways, key=lambda g: g.sort_key)
+        self.services = sorted(services, key=lambda v: v.sort_key)
+
+    def collect(self, ingress: IngressOptions, extra: Sequence[Mapping[str, Any]] = ()
+                ) -> tuple[list[_Gateway], list[_VirtualService]]:
+        """Gateways and VirtualServices including those derived from the Ingresses (and
+        ``extra`` ones, e.g. solver Ingresses), each sorted as istiod sorts them."""
+        derived_gw, derived_vs = convert_ingresses([*self.ingress_sources, *extra], ingress)
+        # Two sorted runs: sorting their concatenation is a linear merge.
+        return (sorted(derived_gw + self.gateways, key=lambda g: g.sort_key),
+                sorted(derived_vs + self.services, key=lambda v: v.sort_key))
+
+
+#: What Ingress conversion reads besides the Ingresses (classes, Service port names).
+_INGRESS_SOURCE_KINDS = frozenset({"Ingress", "IngressClass", "Service"})
+
+
 def collect(resources: Sequence[object], ingress: IngressOptions
             ) -> tuple[list[_Gateway], list[_VirtualService]]:
     """Gateways and VirtualServices of the bundle plus those derived from Ingresses, each sorted
     as istiod sorts them."""
-    items = [r for r in resources if isinstance(r, Mapping)]
-    gateways: list[_Gateway] = []
-    services: list[_VirtualService] = []
-    for res in items:
-        if _is_istio(res, "Gateway"):
-            gw = _read_gateway(res)
-            if gw is not None:
-                gateways.append(gw)
-        elif _is_istio(res, "VirtualService"):
-            vs = _read_virtual_service(res)
-            if vs is not None:
-                services.append(vs)
-    derived_gw, derived_vs = convert_ingresses(items, ingress)
-    gateways = sorted(derived_gw + gateways, key=lambda g: g.sort_key)
-    services = sorted(derived_vs + services, key=lambda v: v.sort_key)
-    return gateways, services
+    return RoutingInput(resources).collect(ingress)
 
 
 def build_route_config(
-    resources: Sequence[object],
+    resources: Sequence[object] | RoutingInput,
     pod_labels: Mapping[str, str],
     port: int = 80,
     *,
     ingress: IngressOptions = DEFAULT_INGRESS,
+    extra_ingresses: Sequence[Mapping[str, Any]] = (),
 ) -> RouteConfig:
-    """istiod's ``http.<port>`` for a gateway workload labelled ``pod_labels``."""
-    gateways, services = collect(resources, ingress)
+    """istiod's ``http.<port>`` for a gateway workload labelled ``pod_labels`` (``resources``
+    read already, or not; ``extra_ingresses`` added to them)."""
+    source = resources if isinstance(resources, RoutingInput) else RoutingInput(resources)
+    gateways, services = source.collect(ingress, extra_ingresses)
     labels = dict(pod_labels)
     applied = [g for g in gateways if g.selector is None or is_subset(g.selector, labels)]
 
@@ -1033,7 +1064,7 @@ def build_route_config(
                 vh = vhosts.setdefault(name, _VHostBuilder(name))
                 vh.routes.extend(routes)
                 if ms.https_redirect:
-                    vh.redirect(RedirectCause(ms, name, vs.ref))
+                    vh.redirect(RedirectCause(ms, name, vs))
         if ms.https_redirect:
             for h in ms.hosts:
                 name = h.lower()

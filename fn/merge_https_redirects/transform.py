@@ -20,7 +20,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from merge_https_redirects import dedicated
@@ -205,8 +205,11 @@ def _selector_text(selector: Selector) -> str:
     return "{" + ", ".join(f"{k}: {v}" for k, v in selector) + "}"
 
 
-def transform(resources: Sequence[Resource], config: Config) -> Outcome:
-    """The merge rewrite; see the module docstring."""
+def transform(resources: Sequence[Resource], config: Config,
+              other_paths: Iterable[str] = ()) -> Outcome:
+    """The merge rewrite; see the module docstring. ``other_paths``: the path annotations of
+    the bundle's resources left out of ``resources`` (kinds the function does not read): a new
+    Gateway's file must not collide with them either."""
     outcome = Outcome()
     gateways: list[_GatewayEntry] = []
     services: list[tuple[Resource, VirtualService]] = []
@@ -249,7 +252,7 @@ def transform(resources: Sequence[Resource], config: Config) -> Outcome:
 
     by_key = {e.key: e for e in gateways}
     taken_names = {e.key for e in gateways}
-    taken_paths = {r.path for r in resources if r.path}
+    taken_paths = {r.path for r in resources if r.path} | set(other_paths)
     deleted: set[GatewayKey] = set()
     dedicated_keys: set[GatewayKey] = set()
     edited_gateways: set[GatewayKey] = set()

@@ -192,10 +192,22 @@ class _Builder:
     document-wide anchor table and counting every node built from an alias. Mapping keys are
     interned: a bundle repeats the same few hundred keys thousands of times."""
 
-    def __init__(self, anchors: dict[str, tuple[list[Any], int]]) -> None:
+    def __init__(self, anchors: dict[str, tuple[list[Any], int]],
+                 shared: dict[tuple[Any, ...], Any] | None = None) -> None:
         self.anchors = anchors
         self.alias_nodes = 0
         self.in_alias = 0
+        self.shared = shared
+
+    def _share(self, value: Any, entries: tuple[Any, ...], values: Any) -> Any:
+        """One instance per distinct leaf mapping or list (values all scalars) of a bundle:
+        ports, TLS blocks, selectors, issuer references and host lists repeat per app. The
+        values are read, never modified, by their users. Types are part of the key: ``1``,
+        ``1.0`` and ``True`` are equal in Python but not in YAML."""
+        assert self.shared is not None
+        key = (entries, tuple(map(type, values)),
+               tuple(map(type, value)) if type(value) is dict else ())
+        return self.shared.setdefault(key, value)
 
     def build(self, events: list[Any], pos: int, depth: int = 0,
               keep: Keep = None) -> tuple[Any, int]:
@@ -230,9 +242,14 @@ class _Builder:
             seq: list[Any] = []
             entry_keep = keep if isinstance(keep, dict) else None
             pos += 1
+            leaf = self.shared is not None
             while type(events[pos]) is not ev.SequenceEndEvent:
                 value, pos = self.build(events, pos, depth + 1, entry_keep)
                 seq.append(value)
+                if leaf and type(value) in (dict, list):
+                    leaf = False
+            if leaf:
+                return self._share(seq, tuple(seq), seq), pos + 1
             return seq, pos + 1
         if kind is ev.MappingStartEvent:
             if event.tag not in _SAFE_MAP_TAGS:
@@ -277,6 +294,10 @@ class _Builder:
                 mapping[sys.intern(key) if type(key) is str else key] = value
             for k, v in merged.items():
                 mapping.setdefault(k, v)
+            if self.shared is not None and not any(
+                type(v) is dict or type(v) is list for v in mapping.values()
+            ):
+                return self._share(mapping, tuple(mapping.items()), mapping.values()), pos + 1
             return mapping, pos + 1
         raise YamlError(f"unexpected {kind.__name__}", *_mark(event))  # pragma: no cover
 
@@ -722,6 +743,7 @@ def _make_item(
     wanted: Wanted,
     anchors: dict[str, tuple[list[Any], int]],
     retain: Retain | None = None,
+    shared: dict[tuple[Any, ...], Any] | None = None,
 ) -> Item:
     first = node[0]
     start = first.start_mark.index
@@ -756,7 +778,7 @@ def _make_item(
         # Only what the caller reads is built (``spec``): a 50k-item bundle must stay small.
         try:
             keep: Keep = None if spec is True or spec is False else spec
-            item.eager, _ = _Builder(anchors).build(node, 0, 0, keep)
+            item.eager, _ = _Builder(anchors, shared).build(node, 0, 0, keep)
         except YamlError as exc:
             item.eager = exc
         else:
@@ -904,6 +926,7 @@ def _scan_resource_list_body(
     seen: set[str] = set()
     wide: bool | None = None
     last_end = 0
+    shared: dict[tuple[Any, ...], Any] = {}  # for the whole scan (see _Builder._share)
     for key in events:
         if type(key) is ev.MappingEndEvent:
             break
@@ -934,7 +957,7 @@ def _scan_resource_list_body(
                             bundle.alias_users.append((position, anchor))
                         else:
                             bundle.anchor_owner[anchor] = position
-                item = _make_item(position, node, text, wanted, anchors, retain)
+                item = _make_item(position, node, text, wanted, anchors, retain, shared)
                 if position == 0 and bundle.items_block:
                     dash = _dash_before(text, item.start)
                     bundle.items_dash_indent = _column(text, dash) if dash is not None else 0
@@ -991,6 +1014,7 @@ def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bund
     events = _Events(text)
     wide: bool | None = None
     position = 0
+    shared: dict[tuple[Any, ...], Any] = {}  # for the whole scan (see _Builder._share)
     for event in events:
         if type(event) is not ev.DocumentStartEvent:
             continue
@@ -1000,7 +1024,7 @@ def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bund
         anchors: dict[str, tuple[list[Any], int]] = {}
         if _has_anchor(node):
             _register_anchors(node, anchors)
-        item = _make_item(position, node, text, wanted, anchors, retain)
+        item = _make_item(position, node, text, wanted, anchors, retain, shared)
         if type(root) is ev.ScalarEvent and root.value == "" and root.implicit[0]:
             item.is_mapping = False  # empty document (comments only)
         if wide is None and item.wanted:

@@ -1,0 +1,268 @@
+"""The shortcuts that keep a 50k-item bundle small change no answer.
+
+Each memory-saving choice has a slower, plainer equivalent; these tests compare the two:
+shared leaf values vs fresh ones, workloads kept only for gateways, batched HTTP-01 judging vs
+one batch, the guard's re-judging of passing names only vs two complete checks, a bundle's
+routing read once vs per route configuration.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from merge_https_redirects import http01, pipeline, routing, yamlio
+from merge_https_redirects.config import Config
+from merge_https_redirects.transform import retain, wanted
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GW = {"istio": "ingressgateway"}
+
+
+def scan(text: str) -> yamlio.Bundle:
+    return yamlio.scan_stream(yamlio.decode(text.encode()).body, wanted, retain)
+
+
+# --- shared leaf values ----------------------------------------------------------------------
+
+
+def test_equal_leaf_values_are_one_object_and_keep_their_types() -> None:
+    docs = []
+    for i, number in enumerate(("80", "80", "80.0", "true", '"80"')):
+        docs.append(f"""\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {{name: g{i}, namespace: ns}}
+spec:
+  selector: {{istio: ingressgateway}}
+  servers:
+  - port: {{number: {number}, name: http, protocol: HTTP}}
+    hosts: [a.example.com]
+""")
+    values = [item.eager for item in scan("---\n".join(docs)).items]
+    ports = [v["spec"]["servers"][0]["port"] for v in values]
+    assert ports[0] is ports[1]
+    assert [type(p["number"]) for p in ports] == [int, int, float, bool, str]
+    assert len({id(p) for p in ports}) == 4
+    selectors = {id(v["spec"]["selector"]) for v in values}
+    hosts = {id(v["spec"]["servers"][0]["hosts"]) for v in values}
+    assert len(selectors) == len(hosts) == 1
+    # containers holding containers are never shared (each resource keeps its own)
+    assert len({id(v["spec"]) for v in values}) == len(values)
+
+
+def _golden_inputs() -> list[Path]:
+    return sorted(GOLDEN.glob("*/input.yaml"))
+
+
+@pytest.mark.parametrize("path", _golden_inputs(), ids=lambda p: p.parent.name)
+def test_the_rewrite_and_the_checker_never_modify_the_values_they_read(path: Path) -> None:
+    """Leaf values are shared across resources: a consumer that modified one in place would
+    change other resources. Every mode runs over the golden inputs; the values stay as built."""
+    try:
+        bundle = scan(path.read_text(encoding="utf-8"))
+    except yamlio.YamlError:
+        pytest.skip("input the scan refuses (covered by its golden case)")
+    snapshot = [copy.deepcopy(item.eager) for item in bundle.items]
+    resources, other = pipeline.resources_of_items(
+        (bundle, item, None, item.position) for item in bundle.items if item.is_mapping)
+    for mode in ("merge", "check"):
+        pipeline.apply_mode(resources, Config(mode=mode), other)
+    assert [item.eager for item in bundle.items] == snapshot
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+
+def test_only_gateway_workloads_keep_their_values() -> None:
+    bundle = scan("""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  template:
+    metadata: {labels: {istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, image: docker.io/istio/proxyv2:1.22.0}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec: {selector: {istio: ingressgateway}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: broken, namespace: shop}
+spec: {template: {metadata: {labels: {a: 1, a: 2}}}}
+""")
+    assert [item.wanted for item in bundle.items] == [False, True, False, True, True]
+    assert isinstance(bundle.items[4].eager, yamlio.YamlError)  # still reported
+
+
+# --- batched judging ---------------------------------------------------------------------------
+
+
+def _cert(name: str, *hosts: str, issuer: str = "le") -> dict[str, Any]:
+    return {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"secretName": f"{name}-tls", "dnsNames": list(hosts),
+                     "issuerRef": {"name": issuer, "kind": "ClusterIssuer"}}}
+
+
+def _issuer(name: str, solver: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
+            "metadata": {"name": name},
+            "spec": {"acme": {"server": "https://acme.example/directory",
+                              "privateKeySecretRef": {"name": name},
+                              "solvers": [{"http01": solver}]}}}
+
+
+def _gateway(name: str, *servers: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+            "metadata": {"name": name, "namespace": "istio-system"},
+            "spec": {"selector": dict(GW), "servers": list(servers)}}
+
+
+def _http(*hosts: str, redirect: bool = False, number: int = 80) -> dict[str, Any]:
+    server: dict[str, Any] = {"port": {"number": number, "name": f"http-{number}",
+                                       "protocol": "HTTP"}, "hosts": list(hosts)}
+    if redirect:
+        server["tls"] = {"httpsRedirect": True}
+    return server
+
+
+def _vs(name: str, host: str, gateway: str, destination: str = "web") -> dict[str, Any]:
+    return {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"hosts": [host], "gateways": [f"istio-system/{gateway}"],
+                     "http": [{"route": [{"destination": {"host": destination}}]}]}}
+
+
+def _ingress(name: str, host: str, *, cls: str = "istio") -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"ingressClassName": cls, "rules": [{"host": host, "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": name, "port": {"number": 80}}}}]}}]}}
+
+
+def mixed_bundle(apps: int = 24) -> list[dict[str, Any]]:
+    """Many hosts and every kind of name the batching must keep together: a host named by two
+    Certificates, IP addresses, an Ingress of the solver's own (ingressName), a solver of
+    another class, hosts redirected, routed, and both."""
+    bundle: list[dict[str, Any]] = [
+        _issuer("le", {"ingress": {"class": "istio"}}),
+        _issuer("named", {"ingress": {"name": "shared"}}),
+        _issuer("nginx", {"ingress": {"class": "nginx"}}),
+        _ingress("shared", "named.example.com"),
+        _ingress("other", "a3.example.com"),
+        _cert("ip", "10.0.0.1", "10.0.0.2"),
+        _cert("twice-a", "a1.example.com"),
+        _cert("named", "named.example.com", "second.example.com", issuer="named"),
+        _cert("nginx", "a2.example.com", issuer="nginx"),
+    ]
+    for i in range(apps):
+        host = f"a{i}.example.com"
+        bundle.append(_cert(f"app{i}", host, f"www.a{i}.example.com"))
+        redirect = i % 3 != 0
+        bundle.append(_gateway(f"gw{i}", _http(host, redirect=redirect),
+                               _http(f"www.a{i}.example.com", redirect=i % 4 == 0)))
+        if i % 2 == 0:
+            bundle.append(_vs(f"vs{i}", host, f"gw{i}"))
+    return bundle
+
+
+@pytest.mark.parametrize("batches", [2, 3, 7, 1000])
+def test_batched_judging_gives_the_verdicts_of_one_batch(
+    batches: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bundle = mixed_bundle()
+    monkeypatch.setattr(http01, "_BATCHES", 1)
+    whole = http01.check(bundle)
+    monkeypatch.setattr(http01, "_BATCHES", batches)
+    assert http01.check(bundle) == whole
+    assert {v.verdict for v in whole} >= {"pass", "redirected", "unroutable", "out-of-scope"}
+
+
+def test_a_hosts_names_share_a_batch() -> None:
+    pending = [
+        v for v in http01._first_verdicts(mixed_bundle())
+        if isinstance(v, http01._Pending)
+    ]
+    batches = http01._batches(list(enumerate(pending)))
+    assert len(batches) > 1
+    where: dict[str, set[int]] = {}
+    for number, batch in enumerate(batches):
+        for _, p in batch:
+            where.setdefault(http01._host_key(p.request.name), set()).add(number)
+    assert all(len(found) == 1 for found in where.values())
+    assert "" in where  # the IP addresses, together
+
+
+# --- the guard ---------------------------------------------------------------------------------
+
+
+def _rewrite(bundle: list[dict[str, Any]], *, keep_redirects: set[str] = frozenset(),
+             dedicated: bool = True) -> list[dict[str, Any]]:
+    """Gateways and VirtualServices replaced, everything else the same objects."""
+    out: list[dict[str, Any]] = []
+    for res in bundle:
+        if res["kind"] == "Gateway" and res["metadata"]["name"] not in keep_redirects:
+            res = copy.deepcopy(res)
+            res["spec"]["servers"] = [s for s in res["spec"]["servers"] if "tls" not in s]
+            if not res["spec"]["servers"]:
+                continue
+        out.append(res)
+    if dedicated:
+        out.append(_gateway("http-to-https-redirect", _http("*", redirect=True)))
+    return out
+
+
+@pytest.mark.parametrize("case", ["safe", "no-dedicated", "reverse"])
+def test_guard_fast_path_reports_what_two_complete_checks_report(case: str) -> None:
+    before = mixed_bundle()
+    after = _rewrite(before, dedicated=case != "no-dedicated")
+    if case == "reverse":  # names pass before and are redirected after
+        before, after = after, before
+    fast = http01.regressions(before, after)
+    # deep copies: no resource is the same object any more, so the full comparison runs
+    full = http01.regressions(copy.deepcopy(before), after)
+    assert fast == full
+    if case == "safe":
+        # IP addresses have no host: their solvers share ``*``, which the dedicated Gateway
+        # redirects (the guard refuses such a rewrite; the model knows why)
+        assert fast
+        assert all(p.startswith("10.0.0.") and "virtual host * requires TLS" in p for p in fast)
+    else:
+        assert any(not p.startswith("10.0.0.") for p in fast)
+
+
+# --- a bundle's routing read once -------------------------------------------------------------
+
+
+def test_route_configuration_from_routing_read_once() -> None:
+    bundle = mixed_bundle(6)
+    solver = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+              "metadata": {"name": "cm-acme-http-solver-x", "namespace": "apps"},
+              "spec": {"ingressClassName": "istio", "rules": [{"host": "a1.example.com", "http": {
+                  "paths": [{"path": "/.well-known/acme-challenge/t", "pathType": "Exact",
+                             "backend": {"service": {"name": "s", "port": {"number": 8089}}}}]}}]}}
+    source = routing.RoutingInput(bundle)
+    for extra in ([], [solver]):
+        assert routing.build_route_config(source, GW, extra_ingresses=extra) == (
+            routing.build_route_config([*bundle, *extra], GW))
