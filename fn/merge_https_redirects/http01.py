@@ -260,6 +260,9 @@ class _Pending:
 #: and their virtual hosts are the checker's largest transient; a batch's solvers do not touch
 #: the answers for the other batches' names (see :func:`_batches`).
 _BATCHES = 8
+#: ... of at least this many names (a small bundle is judged at once: each batch rebuilds the
+#: route configuration of the bundle's own hosts).
+_MIN_BATCH = 256
 
 
 def _host_key(name: str) -> str:
@@ -278,7 +281,7 @@ def _batches(probes: Sequence[tuple[int, _Pending]]) -> list[list[tuple[int, _Pe
     by_host: dict[str, list[tuple[int, _Pending]]] = {}
     for probe in probes:
         by_host.setdefault(_host_key(probe[1].request.name), []).append(probe)
-    size = -(-len(probes) // _BATCHES) if probes else 1
+    size = max(-(-len(probes) // _BATCHES), _MIN_BATCH)
     batches: list[list[tuple[int, _Pending]]] = [[]]
     for group in by_host.values():
         if batches[-1] and len(batches[-1]) + len(group) > size:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
@@ -93,11 +92,21 @@ def _file_ref(item: yamlio.Item) -> FileRef | None:
     return FileRef(path, int(index) if index and index.isdigit() else None)
 
 
-def _load(bundle: yamlio.Bundle, item: yamlio.Item) -> Any:
-    try:
-        return bundle.load(item)
-    except yamlio.YamlError as exc:
-        raise UnreadableResource(str(exc)) from None
+class _Loader:
+    """``Resource.load`` for a scanned item (a bundle holds thousands: smaller than a closure
+    or a ``functools.partial``)."""
+
+    __slots__ = ("bundle", "item")
+
+    def __init__(self, bundle: yamlio.Bundle, item: yamlio.Item) -> None:
+        self.bundle = bundle
+        self.item = item
+
+    def __call__(self) -> Any:
+        try:
+            return self.bundle.load(self.item)
+        except yamlio.YamlError as exc:
+            raise UnreadableResource(str(exc)) from None
 
 
 def resource_of(
@@ -110,7 +119,7 @@ def resource_of(
         name=item.name,
         namespace=item.namespace,
         annotations=item.annotations,
-        load=partial(_load, bundle, item) if item.wanted else None,  # smaller than a closure
+        load=_Loader(bundle, item) if item.wanted else None,
         file=file,
     )
 

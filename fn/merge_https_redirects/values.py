@@ -6,7 +6,9 @@ as absent instead of raising, so a bad resource never crashes the checker.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def as_dict(value: object) -> dict[str, Any] | None:
@@ -28,6 +30,8 @@ def as_int(value: object) -> int | None:
 def as_str_map(value: object) -> dict[str, str]:
     """The string-to-string entries of a map (labels, annotations, selectors)."""
     d = as_dict(value) or {}
+    if all(type(k) is str and type(v) is str for k, v in d.items()):
+        return d  # the usual case: no copy (values are read, never modified)
     return {k: v for k, v in d.items() if isinstance(k, str) and isinstance(v, str)}
 
 

@@ -187,6 +187,9 @@ def _skip(events: list[Any], pos: int) -> int:
             return pos
 
 
+_SHARED_MAX = 4096  # distinct leaf values remembered for sharing (see _Builder._share)
+
+
 class _Builder:
     """Builds plain values from a list of events (one item), resolving aliases through a
     document-wide anchor table and counting every node built from an alias. Mapping keys are
@@ -204,10 +207,16 @@ class _Builder:
         ports, TLS blocks, selectors, issuer references and host lists repeat per app. The
         values are read, never modified, by their users. Types are part of the key: ``1``,
         ``1.0`` and ``True`` are equal in Python but not in YAML."""
-        assert self.shared is not None
+        shared = self.shared
+        assert shared is not None
+        if len(shared) >= _SHARED_MAX:
+            # Most leaves are unique (names, hosts): a table of them all would cost more than
+            # sharing saves. Starting afresh keeps the memory bounded; the common leaves are
+            # back after a few resources.
+            shared.clear()
         key = (entries, tuple(map(type, values)),
                tuple(map(type, value)) if type(value) is dict else ())
-        return self.shared.setdefault(key, value)
+        return shared.setdefault(key, value)
 
     def build(self, events: list[Any], pos: int, depth: int = 0,
               keep: Keep = None) -> tuple[Any, int]:

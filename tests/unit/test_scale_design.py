@@ -192,6 +192,7 @@ def test_batched_judging_gives_the_verdicts_of_one_batch(
     batches: int, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bundle = mixed_bundle()
+    monkeypatch.setattr(http01, "_MIN_BATCH", 1)
     monkeypatch.setattr(http01, "_BATCHES", 1)
     whole = http01.check(bundle)
     monkeypatch.setattr(http01, "_BATCHES", batches)
@@ -199,7 +200,8 @@ def test_batched_judging_gives_the_verdicts_of_one_batch(
     assert {v.verdict for v in whole} >= {"pass", "redirected", "unroutable", "out-of-scope"}
 
 
-def test_a_hosts_names_share_a_batch() -> None:
+def test_a_hosts_names_share_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http01, "_MIN_BATCH", 1)
     pending = [
         v for v in http01._first_verdicts(mixed_bundle())
         if isinstance(v, http01._Pending)
@@ -234,7 +236,10 @@ def _rewrite(bundle: list[dict[str, Any]], *, keep_redirects: set[str] = frozens
 
 
 @pytest.mark.parametrize("case", ["safe", "no-dedicated", "reverse"])
-def test_guard_fast_path_reports_what_two_complete_checks_report(case: str) -> None:
+def test_guard_fast_path_reports_what_two_complete_checks_report(
+    case: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http01, "_MIN_BATCH", 1)
     before = mixed_bundle()
     after = _rewrite(before, dedicated=case != "no-dedicated")
     if case == "reverse":  # names pass before and are redirected after
