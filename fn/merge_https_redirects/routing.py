@@ -936,7 +936,7 @@ class RoutingInput:
     Services). Several route configurations of one bundle (per gateway workload, per batch of
     solver Ingresses, ...) then cost no re-reading."""
 
-    __slots__ = ("gateways", "ingress_sources", "services")
+    __slots__ = ("gateways", "ingress_sources", "routes", "services")
 
     def __init__(self, resources: Sequence[object]) -> None:
         gateways: list[_Gateway] = []
@@ -957,6 +957,9 @@ class RoutingInput:
                 self.ingress_sources.append(res)
         self.gateways = sorted(gateways, key=lambda g: g.sort_key)
         self.services = sorted(services, key=lambda v: v.sort_key)
+        #: routes of the bundle's own VirtualServices per (port, pod labels, Gateway, VS):
+        #: the same in every route configuration of the bundle
+        self.routes: dict[tuple[Any, ...], list[Route]] = {}
 
     def collect(self, ingress: IngressOptions, extra: Sequence[Mapping[str, Any]] = ()
                 ) -> tuple[list[_Gateway], list[_VirtualService]]:
@@ -1046,17 +1049,19 @@ def build_route_config(
                 by_gateway.setdefault(g, []).append(vs)
 
     vhosts: dict[str, _VHostBuilder] = {}
-    cache: dict[tuple[str, str, str], list[Route]] = {}
+    cache: dict[tuple[Any, ...], list[Route]] = {}  # Ingress-derived VirtualServices
+    labels_key = tuple(sorted(labels.items()))
     for ms in merged:
         for vs in by_gateway.get(ms.gateway, []):
             server_hosts = names_for_namespace(ms.hosts, vs.namespace)
             hosts = intersection(server_hosts, vs.hosts)
             if not hosts:
                 continue
-            key = (ms.gateway, vs.namespace, vs.name)
-            if key not in cache:
-                cache[key] = build_routes(vs, port, ms.gateway, labels)
-            routes = cache[key]
+            key = (port, labels_key, ms.gateway, vs.namespace, vs.name)
+            known = cache if vs.ingress_semantics else source.routes
+            routes = known.get(key)
+            if routes is None:
+                routes = known[key] = build_routes(vs, port, ms.gateway, labels)
             if not routes:
                 continue
             for h in hosts:

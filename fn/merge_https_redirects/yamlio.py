@@ -144,12 +144,23 @@ def _mark(event: Any) -> tuple[int, int]:
     return event.start_mark.line + 1, event.start_mark.column + 1
 
 
+#: Tags of plain scalars already resolved (keys and values repeat throughout a bundle; the
+#: resolver's regular expressions are the costly part of building values). Bounded.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 65536
+
+
 def _scalar(event: Any) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         if not event.implicit[0] or tag == "!":
             return event.value  # quoted or block scalar: always a string
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]
+        text = event.value
+        tag = _PLAIN_TAGS.get(text)
+        if tag is None:
+            tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            if len(text) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                _PLAIN_TAGS[text] = tag
     if tag not in _SAFE_SCALAR_TAGS:
         raise YamlError(f"unsupported tag {tag!r}", *_mark(event))
     if tag == _STR:
@@ -266,6 +277,7 @@ class _Builder:
             mapping: dict[Any, Any] = {}
             merged: dict[Any, Any] = {}
             seen: set[Any] = set()
+            leaf = self.shared is not None  # no mapping or list among the values (so far)
             pos += 1
             while type(events[pos]) is not ev.MappingEndEvent:
                 key_event = events[pos]
@@ -301,11 +313,11 @@ class _Builder:
                             merged.setdefault(k, v)
                     continue
                 mapping[sys.intern(key) if type(key) is str else key] = value
+                if leaf and (type(value) is dict or type(value) is list):
+                    leaf = False
             for k, v in merged.items():
                 mapping.setdefault(k, v)
-            if self.shared is not None and not any(
-                type(v) is dict or type(v) is list for v in mapping.values()
-            ):
+            if leaf and not any(type(v) is dict or type(v) is list for v in merged.values()):
                 return self._share(mapping, tuple(mapping.items()), mapping.values()), pos + 1
             return mapping, pos + 1
         raise YamlError(f"unexpected {kind.__name__}", *_mark(event))  # pragma: no cover
@@ -359,6 +371,8 @@ class _Events:
         #: aliases; an alias to nothing would make the output invalid YAML)
         self.anchors: set[str] = set()
         self.aliases = 0  # how many alias events the input holds
+        #: whether the node :meth:`collect` returned last defines or uses an anchor
+        self.had_anchor = False
 
     def _check_anchor(self, event: Any) -> None:
         kind = type(event)
@@ -399,6 +413,8 @@ class _Events:
         """The events of the node starting with ``first`` (already consumed)."""
         out = [first]
         kind = type(first)
+        has_anchor = first.anchor is not None
+        self.had_anchor = has_anchor
         if kind is ev.ScalarEvent or kind is ev.AliasEvent:
             return out
         base = self.depth - 1  # ``first`` was counted by __next__
@@ -419,6 +435,7 @@ class _Events:
                         raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
                     if event.anchor is not None:
                         anchors.add(event.anchor)
+                        has_anchor = True
                 elif k in ends:
                     level -= 1
                     if level == 0:
@@ -426,11 +443,14 @@ class _Events:
                 elif k is ev.ScalarEvent:
                     if event.anchor is not None:
                         anchors.add(event.anchor)
+                        has_anchor = True
                 else:  # an alias
                     self._check_anchor(event)
+                    has_anchor = True
         except yaml.YAMLError as exc:
             raise _yaml_error(exc, self.text) from None
         self.depth = base
+        self.had_anchor = has_anchor
         return out
 
 
@@ -753,6 +773,7 @@ def _make_item(
     anchors: dict[str, tuple[list[Any], int]],
     retain: Retain | None = None,
     shared: dict[tuple[Any, ...], Any] | None = None,
+    has_anchor: bool = True,
 ) -> Item:
     first = node[0]
     start = first.start_mark.index
@@ -764,7 +785,7 @@ def _make_item(
     except YamlError as exc:
         return Item(position, start, end, "", "", "", "", {}, head_error=exc)
     problem = _find_duplicate_key(node)
-    if problem is None and any(type(e) is ev.AliasEvent for e in node):
+    if problem is None and has_anchor and any(type(e) is ev.AliasEvent for e in node):
         try:  # aliases expand within the bound even where the function reads nothing
             _Builder(anchors).build(node, 0)
         except YamlError as exc:
@@ -956,7 +977,8 @@ def _scan_resource_list_body(
                         last_end = max(last_end, _end(entry))
                     break
                 node = events.collect(entry)
-                if _has_anchor(node):
+                has_anchor = events.had_anchor
+                if has_anchor:
                     _register_anchors(node, anchors)
                     for event in node:
                         anchor = getattr(event, "anchor", None)
@@ -966,7 +988,8 @@ def _scan_resource_list_body(
                             bundle.alias_users.append((position, anchor))
                         else:
                             bundle.anchor_owner[anchor] = position
-                item = _make_item(position, node, text, wanted, anchors, retain, shared)
+                item = _make_item(position, node, text, wanted, anchors, retain, shared,
+                                  has_anchor)
                 if position == 0 and bundle.items_block:
                     dash = _dash_before(text, item.start)
                     bundle.items_dash_indent = _column(text, dash) if dash is not None else 0
@@ -977,7 +1000,7 @@ def _scan_resource_list_body(
                 position += 1
             continue
         node = events.collect(value)
-        if _has_anchor(node):
+        if events.had_anchor:
             _register_anchors(node, anchors)
         node_end = _content_end(node, text) or _end(key)
         last_end = max(last_end, node_end)
@@ -1011,11 +1034,6 @@ def _scan_resource_list_body(
     bundle.wide_sequences = bool(wide)
 
 
-def _has_anchor(node: list[Any]) -> bool:
-    """Whether the node defines or uses an anchor."""
-    return any(getattr(e, "anchor", None) is not None for e in node)
-
-
 def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bundle:
     """Scan a multi-document stream: every document is an item (empty ones are kept as
     non-mapping items and passed through)."""
@@ -1031,9 +1049,10 @@ def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bund
         root = next(events)
         node = events.collect(root)
         anchors: dict[str, tuple[list[Any], int]] = {}
-        if _has_anchor(node):
+        if events.had_anchor:
             _register_anchors(node, anchors)
-        item = _make_item(position, node, text, wanted, anchors, retain, shared)
+        item = _make_item(position, node, text, wanted, anchors, retain, shared,
+                          events.had_anchor)
         if type(root) is ev.ScalarEvent and root.value == "" and root.implicit[0]:
             item.is_mapping = False  # empty document (comments only)
         if wide is None and item.wanted:
