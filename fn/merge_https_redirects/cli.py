@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 from merge_https_redirects import __version__
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     import argparse
     from typing import Any
@@ -141,12 +141,11 @@ def run(argv: Sequence[str]) -> int:
             try:
                 config = parse_config(raw)
             except ConfigProblems as exc:
-                from dataclasses import replace
-
                 from merge_https_redirects.results import FileRef, sorted_results
 
                 where = FileRef(args.config)
-                lines = [replace(r, file=where).one_line() for r in sorted_results(exc.results)]
+                lines = [r._replace(file=where).one_line()
+                         for r in sorted_results(exc.results)]
                 _emit(stdin_bytes if not args.paths and stdin_bytes else b"", lines)
                 return EXIT_ERRORS
         if problem is not None:

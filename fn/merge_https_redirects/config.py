@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from merge_https_redirects import dedicated
 from merge_https_redirects.results import ResourceRef, Result
 from merge_https_redirects.rules import rule
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 
@@ -29,8 +29,7 @@ _LABEL_KEY = re.compile(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])
 _LABEL_VALUE = re.compile(r"(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
 
 
-@dataclass(frozen=True)
-class FieldDoc:
+class FieldDoc(NamedTuple):
     name: str
     type: str
     default: str
@@ -115,8 +114,7 @@ FIELDS: tuple[FieldDoc, ...] = (
 _FIELD_NAMES = {f.name for f in FIELDS}
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     mode: str = "merge"
     name: str = dedicated.DEFAULT_NAME
     namespace: str = dedicated.DEFAULT_NAMESPACE
@@ -124,9 +122,8 @@ class Config:
     on_conflict: str = "error"
     ingress_class: str = "istio"
     strict: bool = False
-    ingress_selector: tuple[tuple[str, str], ...] = field(
-        default=tuple(sorted(dedicated.DEFAULT_SELECTOR.items()))
-    )
+    ingress_selector: tuple[tuple[str, str], ...] = tuple(
+        sorted(dedicated.DEFAULT_SELECTOR.items()))
     gateway_labels: tuple[tuple[str, str], ...] | None = None
 
 

@@ -7,7 +7,7 @@ drift apart.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 

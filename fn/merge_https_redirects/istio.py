@@ -9,9 +9,9 @@ for server host forms).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 
@@ -31,9 +31,8 @@ def is_istio(api_version: str, kind: str) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
-    index: int
+class Server(NamedTuple):
+    index: int  # type: ignore[assignment]  # position in spec.servers; tuple.index unused
     port: int
     port_name: str
     protocol: str  # upper-cased
@@ -49,8 +48,7 @@ class Server:
         return tuple(split_server_host(h, gateway_namespace) for h in self.hosts)
 
 
-@dataclass(frozen=True, slots=True)
-class Gateway:
+class Gateway(NamedTuple):
     namespace: str
     name: str
     selector: tuple[tuple[str, str], ...] | None  # None: no selector, applies everywhere
@@ -58,8 +56,7 @@ class Gateway:
     api_version: str
 
 
-@dataclass(frozen=True, slots=True)
-class VirtualService:
+class VirtualService(NamedTuple):
     namespace: str
     name: str
     hosts: tuple[str, ...]

@@ -9,7 +9,6 @@ produces complete output (the ResourceList with its items and an error result, i
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
@@ -30,7 +29,7 @@ from merge_https_redirects.transform import (
     wanted,
 )
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 
@@ -39,17 +38,22 @@ KRM_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1",
                 "config.kubernetes.io/v1alpha1")
 
 
-@dataclass
 class Run:
     """What a run prints and returns. The output is either ``data`` or, for a bundle, the
     input text and a splice plan rendered piece by piece (never a second copy of a large
-    bundle in memory)."""
+    bundle in memory). ``stderr_all``: every finding on stderr (stream and files modes; KRM:
+    only problems)."""
 
-    data: bytes = b""
-    results: list[Result] = field(default_factory=list)
-    exit_code: int = EXIT_OK
-    stderr_all: bool = False  # stream/files: every finding on stderr; KRM: only problems
-    spliced: tuple[yamlio.Text, yamlio.Plan] | None = None
+    __slots__ = ("data", "exit_code", "results", "spliced", "stderr_all")
+
+    def __init__(self, data: bytes = b"", results: list[Result] | None = None,
+                 exit_code: int = EXIT_OK, stderr_all: bool = False,
+                 spliced: tuple[yamlio.Text, yamlio.Plan] | None = None) -> None:
+        self.data = data
+        self.results: list[Result] = [] if results is None else results
+        self.exit_code = exit_code
+        self.stderr_all = stderr_all
+        self.spliced = spliced
 
     def chunks(self) -> Iterator[bytes]:
         if self.spliced is None:

@@ -7,11 +7,11 @@ each on stderr (stream and files modes). Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from merge_https_redirects.rules import Rule
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any, Literal
 
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceRef:
+class ResourceRef(NamedTuple):
     """Identity of a resource as the KRM results spec names it."""
 
     api_version: str
@@ -40,12 +39,11 @@ class ResourceRef:
         return f"{self.kind} {where}{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class FileRef:
+class FileRef(NamedTuple):
     """Where a resource came from: kpt/kustomize path annotation, or the file read in files mode."""
 
     path: str
-    index: int | None = None
+    index: int | None = None  # type: ignore[assignment]  # the KRM name; tuple.index unused
 
     def to_krm(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
@@ -57,8 +55,7 @@ class FileRef:
         return self.path if self.index is None else f"{self.path}[{self.index}]"
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     """One finding. ``rule`` gives the stable ID (``MHR001``) written into ``tags``."""
 
     rule: Rule
@@ -67,7 +64,7 @@ class Result:
     resource: ResourceRef | None = None
     field_path: str | None = None
     file: FileRef | None = None
-    extra_tags: tuple[tuple[str, str], ...] = field(default=())
+    extra_tags: tuple[tuple[str, str], ...] = ()
 
     @property
     def level(self) -> Severity:

@@ -21,7 +21,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from merge_https_redirects import dedicated
 from merge_https_redirects.config import Config
@@ -42,7 +42,7 @@ from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
 from merge_https_redirects.workloads import gateway_labels
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 
@@ -60,8 +60,7 @@ class UnreadableResource(Exception):
     """The resource's text could not be read as a value (message names line and problem)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(NamedTuple):
     """One input resource. ``load`` re-reads its full value from the input text; it is set for
     the kinds the function reads (see :func:`wanted`) and not kept, so large bundles stay small
     in memory."""
@@ -107,19 +106,29 @@ class Resource:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     delete: bool = False
     remove: tuple[Path, ...] = ()
 
 
-@dataclass
 class Outcome:
-    changes: dict[int, Change] = field(default_factory=dict)
-    added: list[dict[str, Any]] = field(default_factory=list)
-    results: list[Result] = field(default_factory=list)
-    #: Every dedicated Gateway after the run (added and reused), for the chart generator.
-    dedicated: list[dict[str, Any]] = field(default_factory=list)
+    """What a run decided: changes per resource position, new resources, results, and every
+    dedicated Gateway after the run (added and reused, for the chart generator)."""
+
+    __slots__ = ("added", "changes", "dedicated", "results")
+
+    def __init__(self, *, changes: dict[int, Change] | None = None,
+                 added: list[dict[str, Any]] | None = None,
+                 results: list[Result] | None = None,
+                 dedicated: list[dict[str, Any]] | None = None) -> None:
+        self.changes: dict[int, Change] = {} if changes is None else changes
+        self.added: list[dict[str, Any]] = [] if added is None else added
+        self.results: list[Result] = [] if results is None else results
+        self.dedicated: list[dict[str, Any]] = [] if dedicated is None else dedicated
+
+    def __repr__(self) -> str:
+        return (f"Outcome(changes={self.changes!r}, added={self.added!r}, "
+                f"results={self.results!r}, dedicated={self.dedicated!r})")
 
 
 def _checker_annotation(key: Any) -> bool:
@@ -181,8 +190,7 @@ def retain(kind: str, value: Any) -> bool:
     return True
 
 
-@dataclass
-class _GatewayEntry:
+class _GatewayEntry(NamedTuple):
     resource: Resource
     view: Gateway
 

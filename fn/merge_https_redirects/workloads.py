@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from merge_https_redirects.values import as_dict, as_str_map
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any, Literal
 

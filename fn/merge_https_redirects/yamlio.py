@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import yaml
 from yaml import events as ev
@@ -30,7 +30,7 @@ try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the 
 except ImportError:  # pragma: no cover - PyYAML wheels bundle libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-TYPE_CHECKING = False  # typing is not imported at run time: start-up cost
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
@@ -74,8 +74,7 @@ class YamlError(Exception):
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     """Decoded input: ``body`` without BOM; the BOM and newline style to restore on output."""
 
     body: str
@@ -603,56 +602,69 @@ BOOKKEEPING_ANNOTATIONS = frozenset({
 _BOOKKEEPING_KEYS = {k: k for k in BOOKKEEPING_ANNOTATIONS}
 
 
-@dataclass(slots=True)
 class Item:
     """One resource of a bundle and where its text is (kept small: a bundle may hold 50k).
 
     ``start`` is the offset of its first character (first key), ``end`` the offset just after
     its last content character. The full value is built only for the kinds the caller reads
-    (``wanted``); :meth:`Bundle.load` returns it.
+    (``wanted``); :meth:`Bundle.load` returns it. ``eager``: the value (or the YamlError that
+    prevented it) when ``wanted``; ``head_error``: apiVersion/kind/metadata unreadable (e.g.
+    twice).
     """
 
-    position: int
-    start: int
-    end: int
-    api_version: str
-    kind: str
-    name: str
-    namespace: str
-    annotations: dict[str, str]
-    wanted: bool = False
-    is_mapping: bool = True
-    eager: Any = None  # the value (or the YamlError that prevented it) when ``wanted``
-    head_error: YamlError | None = None  # apiVersion/kind/metadata unreadable (e.g. twice)
+    __slots__ = ("annotations", "api_version", "eager", "end", "head_error", "is_mapping",
+                 "kind", "name", "namespace", "position", "start", "wanted")
+
+    def __init__(self, position: int, start: int, end: int, api_version: str, kind: str,
+                 name: str, namespace: str, annotations: dict[str, str], wanted: bool = False,
+                 is_mapping: bool = True, eager: Any = None,
+                 head_error: YamlError | None = None) -> None:
+        self.position = position
+        self.start = start
+        self.end = end
+        self.api_version = api_version
+        self.kind = kind
+        self.name = name
+        self.namespace = namespace
+        self.annotations = annotations
+        self.wanted = wanted
+        self.is_mapping = is_mapping
+        self.eager = eager
+        self.head_error = head_error
+
+    def __repr__(self) -> str:
+        return (f"Item({self.position}, {self.kind} {self.namespace}/{self.name}, "
+                f"[{self.start}:{self.end}], wanted={self.wanted})")
 
 
-@dataclass
 class Bundle:
     """A scanned input: its items, plus where to put what the function adds."""
 
-    text: str
-    items: list[Item]
-    kind: str  # "ResourceList" or "stream"
-    #: ResourceList: anchor -> position of the item defining it, and (position, anchor) pairs
-    #: of aliases; anchors span the whole document, so removing an item may strand an alias.
-    anchor_owner: dict[str, int] = field(default_factory=dict)
-    alias_count: int = 0
-    alias_users: list[tuple[int, str]] = field(default_factory=list)
-    # ResourceList only:
-    header_version: str = ""
-    function_config: Any = None
-    function_config_error: YamlError | None = None
-    items_dash_indent: int = 0  # column of the "-" of items
-    items_block: bool = True
-    results_span: tuple[int, int] | None = None  # value span of an existing results key
-    results_block: bool = False
-    results_dash_indent: int = 0
-    top_indent: int = 0
-    top_flow: bool = False  # a flow-style (e.g. JSON) ResourceList: re-emitted, not spliced
-    doc_end: int = 0  # end of the last content of the ResourceList
-    # stream only: document starts (offset of '---' or first token), and end of text
-    doc_starts: list[int] = field(default_factory=list)
-    wide_sequences: bool = False  # house style: sequences indented under their key
+    def __init__(self, text: str, items: list[Item], kind: str) -> None:
+        self.text = text
+        self.items = items
+        self.kind = kind  # "ResourceList" or "stream"
+        #: ResourceList: anchor -> position of the item defining it, and (position, anchor)
+        #: pairs of aliases; anchors span the whole document, so removing an item may strand
+        #: an alias.
+        self.anchor_owner: dict[str, int] = {}
+        self.alias_count = 0
+        self.alias_users: list[tuple[int, str]] = []
+        # ResourceList only:
+        self.header_version = ""
+        self.function_config: Any = None
+        self.function_config_error: YamlError | None = None
+        self.items_dash_indent = 0  # column of the "-" of items
+        self.items_block = True
+        self.results_span: tuple[int, int] | None = None  # value span of a results key
+        self.results_block = False
+        self.results_dash_indent = 0
+        self.top_indent = 0
+        self.top_flow = False  # a flow-style (e.g. JSON) ResourceList: re-emitted, not spliced
+        self.doc_end = 0  # end of the last content of the ResourceList
+        #: stream only: document starts (offset of '---' or first token)
+        self.doc_starts: list[int] = []
+        self.wide_sequences = False  # house style: sequences indented under their key
 
     def load(self, item: Item) -> Any:
         """The item's value as the scan built it (only the parts the caller reads; raises
@@ -1067,8 +1079,7 @@ def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bund
 # ---------------------------------------------------------------------------------------------
 # Writing back: splices
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemEdit:
+class ItemEdit(NamedTuple):
     """What to do to one item: delete it, or delete sequence entries at ``remove`` paths
     (paths relative to the item, e.g. ``("spec", "servers", 0)``)."""
 
@@ -1152,13 +1163,15 @@ def _after_entries(text: str, last_end: int, column: int) -> int:
     return pos
 
 
-@dataclass
 class _Node:
-    kind: str  # "map", "seq", "scalar"
-    start: int
-    end: int
-    flow: bool = False
-    children: list[tuple[Any, _Node]] = field(default_factory=list)
+    __slots__ = ("children", "end", "flow", "kind", "start")
+
+    def __init__(self, kind: str, start: int, end: int, flow: bool = False) -> None:
+        self.kind = kind  # "map", "seq", "scalar"
+        self.start = start
+        self.end = end
+        self.flow = flow
+        self.children: list[tuple[Any, _Node]] = []
 
 
 def _node_tree(events: list[Any], pos: int, text: str) -> tuple[_Node, int]:
