@@ -40,7 +40,7 @@ from merge_https_redirects.istio import (
 )
 from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
-from merge_https_redirects.workloads import gateway_labels
+from merge_https_redirects.workloads import could_be_gateway, gateway_labels
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
@@ -181,13 +181,23 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
     return False
 
 
-def retain(kind: str, value: Any) -> bool:
-    """Whether a value :func:`wanted` asked for is worth keeping: of workloads, only the Istio
-    gateways' (the checker reads their pod labels; a bundle's application Deployments and
-    Services would only take memory)."""
-    if kind in _WORKLOAD_KIND_NAMES:
-        return isinstance(value, dict) and gateway_labels(value) is not None
-    return True
+class _GatewayWorkloadsOnly:
+    """Which values :func:`wanted` asked for are worth keeping (``yamlio.Retain``): of
+    workloads, only the Istio gateways' (the checker reads their pod labels; a bundle's
+    application Deployments and Services would only take memory and time)."""
+
+    __slots__ = ()
+
+    def __call__(self, kind: str, value: Any) -> bool:
+        if kind in _WORKLOAD_KIND_NAMES:
+            return isinstance(value, dict) and gateway_labels(value) is not None
+        return True
+
+    def possible(self, kind: str, text: str) -> bool:
+        return kind not in _WORKLOAD_KIND_NAMES or could_be_gateway(kind, text)
+
+
+retain = _GatewayWorkloadsOnly()
 
 
 class _GatewayEntry(NamedTuple):

@@ -21,6 +21,17 @@ CONTROLLER_KINDS = ("Deployment", "DaemonSet", "StatefulSet")
 WORKLOAD_KINDS = (*CONTROLLER_KINDS, "Pod", "Service")
 
 
+def could_be_gateway(kind: str, text: str) -> bool:
+    """``False`` when the resource's YAML text (without anchors or aliases) surely fails
+    :func:`gateway_labels`: every string that test looks for is missing from it. A backslash
+    (a double-quoted escape could spell them) answers ``True``."""
+    if "\\" in text:
+        return True
+    if kind == "Service":
+        return "istio" in text
+    return "proxyv2" in text or "inject.istio.io/templates" in text
+
+
 def gateway_labels(value: dict[str, Any]) -> tuple[Source, dict[str, str]] | None:
     """``("pods", labels)`` for a Deployment, DaemonSet, StatefulSet or Pod whose pods are Istio
     gateways (the ``gateway`` injection template, or Istio's ``proxyv2`` image);

@@ -34,6 +34,16 @@ TYPE_CHECKING = False  # what follows is for annotations only, never needed at r
 if TYPE_CHECKING:
     from typing import Any, Protocol
 
+    class Retain(Protocol):
+        """Lets a caller read a kind but keep few of its resources: ``retain(kind, value)``
+        says whether to keep a built value (``False``: the item stays opaque text, as if not
+        wanted); ``possible(kind, text)``, from the item's text alone, whether ``retain``
+        could say ``True`` (``False`` skips building it: the cheap test comes first)."""
+
+        def __call__(self, kind: str, value: Any) -> bool: ...
+
+        def possible(self, kind: str, text: str) -> bool: ...
+
     class Edit(Protocol):
         """What to do to one item (the transform's ``Change`` has this shape; so has
         :class:`ItemEdit`)."""
@@ -583,9 +593,6 @@ def dumps(obj: Any, *, wide: bool = False, newline: str = "\n") -> str:
 # ---------------------------------------------------------------------------------------------
 #: For an item's (apiVersion, kind): ``False`` to keep it opaque, else what to build of it.
 Wanted = Callable[[str, str], "Keep | bool"]
-#: For an item's kind and the value built of it: whether to keep that value (``False``: the
-#: item stays opaque text, as if not wanted). Lets a caller read a kind but keep few of them.
-Retain = Callable[[str, "Any"], bool]
 
 
 #: The annotations an item keeps from its head (everything else stays in the text only).
@@ -690,14 +697,17 @@ class Bundle:
 
 def _content_end(events: Sequence[Any], text: str) -> int:
     """Offset after the last non-blank character that belongs to the node of ``events``."""
+    # The content ends with its last scalar, alias or flow-collection end: these follow one
+    # another in the text, so the last of them (found from the back) ends furthest.
     end = 0
-    for event in events:
+    for event in reversed(events):
         k = type(event)
         if k is ev.ScalarEvent or k is ev.AliasEvent or (
             (k is ev.SequenceEndEvent or k is ev.MappingEndEvent)
             and text[event.start_mark.index : event.end_mark.index] in ("]", "}")
         ):
-            end = max(end, event.end_mark.index)
+            end = event.end_mark.index
+            break
     while end > 0 and text[end - 1] in " \t\r\n":
         end -= 1
     return end
@@ -806,6 +816,9 @@ def _make_item(
     kept = {_BOOKKEEPING_KEYS[k]: sys.intern(v) for k, v in annotations.items()
             if k in _BOOKKEEPING_KEYS}
     spec = wanted(api_version, kind)
+    if (spec is not False and problem is None and retain is not None and not has_anchor
+            and not retain.possible(kind, text[start:end])):
+        spec = False  # its value would be dropped: do not build it
     if problem is not None:
         if spec is not False:  # a kind the caller reads: it reports the resource itself
             return Item(position, start, end, api_version, kind, name, namespace, kept, True,

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from merge_https_redirects import http01, pipeline, routing, yamlio
 from merge_https_redirects.config import Config
 from merge_https_redirects.transform import retain, wanted
+from merge_https_redirects.workloads import could_be_gateway, gateway_labels
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GW = {"istio": "ingressgateway"}
@@ -271,3 +275,78 @@ def test_route_configuration_from_routing_read_once() -> None:
     for extra in ([], [solver]):
         assert routing.build_route_config(source, GW, extra_ingresses=extra) == (
             routing.build_route_config([*bundle, *extra], GW))
+
+
+# --- gateway workloads told from the text --------------------------------------------------------
+
+_IMAGES = ("nginx", "docker.io/istio/proxyv2:1.22.0", "auto", "gcr.io/istio-release/proxyv2",
+           "proxy", "v2")
+
+
+@given(
+    kind=st.sampled_from(["Deployment", "DaemonSet", "StatefulSet", "Pod", "Service"]),
+    labels=st.dictionaries(st.sampled_from(["app", "istio", "version"]),
+                           st.sampled_from(["web", "ingressgateway", "ingress"]), max_size=2),
+    images=st.lists(st.sampled_from(_IMAGES), max_size=2),
+    template=st.sampled_from([None, "gateway", "sidecar", "gateway,custom"]),
+    style=st.sampled_from([None, '"', "'"]),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_text_test_never_drops_a_gateway_workload(
+    kind: str, labels: dict[str, str], images: list[str], template: str | None,
+    style: str | None,
+) -> None:
+    """``could_be_gateway(kind, text)`` is ``False`` only when ``gateway_labels`` of the value
+    is ``None``; and a scanned bundle keeps exactly the gateway workloads' values."""
+    meta: dict[str, Any] = {"labels": labels}
+    if template is not None:
+        meta["annotations"] = {"inject.istio.io/templates": template}
+    pod_spec = {"containers": [{"name": f"c{i}", "image": image}
+                               for i, image in enumerate(images)]}
+    value: dict[str, Any] = {"apiVersion": "v1" if kind in ("Pod", "Service") else "apps/v1",
+                             "kind": kind, "metadata": {"name": "w", "namespace": "ns"}}
+    if kind == "Service":
+        value["spec"] = {"selector": labels}
+    elif kind == "Pod":
+        value["metadata"] = {**value["metadata"], **meta}
+        value["spec"] = pod_spec
+    else:
+        value["spec"] = {"template": {"metadata": meta, "spec": pod_spec}}
+    text = yaml.safe_dump(value, default_style=style, sort_keys=False)
+    is_gateway = gateway_labels(value) is not None
+    if not could_be_gateway(kind, text):
+        assert not is_gateway
+    (item,) = scan(text).items
+    assert item.wanted is is_gateway
+
+
+def test_escapes_and_aliases_are_not_judged_from_the_text() -> None:
+    escaped = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gw, namespace: istio-system}
+spec:
+  template:
+    metadata: {labels: {istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, image: "docker.io/istio/proxy\\x762:1.22"}]}
+"""
+    assert not could_be_gateway("Deployment", escaped.replace("\\", ""))
+    assert scan(escaped).items[0].wanted
+    aliased = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: images, namespace: ns}
+data: {image: &proxy docker.io/istio/proxyv2:1.22}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gw, namespace: istio-system}
+spec:
+  template:
+    metadata: {labels: {istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, image: *proxy}]}
+"""
+    assert [item.wanted for item in yamlio.scan_resource_list(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+        + "".join("- " + doc.replace("\n", "\n  ").rstrip() + "\n"
+                  for doc in aliased.split("---\n")), wanted, retain).items] == [False, True]
