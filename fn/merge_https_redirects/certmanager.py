@@ -25,6 +25,7 @@ Upstream behaviour followed (repository ``cert-manager/cert-manager``):
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -243,6 +244,11 @@ def _certificate_names(res: Mapping[str, Any]) -> list[NameRequest]:
     common = _str(spec.get("commonName"))
     if common and common not in [n for n, _ in names]:
         names.append((common, "spec.commonName"))
+    # ACME IP identifiers (RFC 8738): validated over HTTP-01 like names; the solver Ingress
+    # then has no host (see http01.solver_ingress)
+    for i, ip in enumerate(_list(spec.get("ipAddresses"))):
+        if isinstance(ip, str) and ip and ip not in [n for n, _ in names]:
+            names.append((ip, f"spec.ipAddresses[{i}]"))
     legacy = _legacy_acme_config(spec) if _group_version(api)[0] == LEGACY_GROUP else None
     return [
         NameRequest(
@@ -414,8 +420,20 @@ def selector_matches(selector: Selector, labels: Mapping[str, str],
 
 
 def offered_challenges(name: str) -> tuple[str, ...]:
-    """ACME servers offer only DNS-01 for a wildcard name (RFC 8555 section 7.1.3)."""
-    return ("dns-01",) if name.startswith("*") else ("http-01", "dns-01")
+    """ACME servers offer only DNS-01 for a wildcard name (RFC 8555 section 7.1.3), and no
+    DNS-01 for an IP address (RFC 8738 section 7: HTTP-01 and TLS-ALPN-01 only)."""
+    if name.startswith("*"):
+        return ("dns-01",)
+    return ("http-01",) if is_ip_address(name) else ("http-01", "dns-01")
+
+
+def is_ip_address(name: str) -> bool:
+    """An IPv4 or IPv6 address (an ACME IP identifier), not a DNS name."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def select_solver(solvers: Sequence[Solver], name: str,

@@ -30,7 +30,6 @@ Gateway workload labels, in this order:
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -165,14 +164,6 @@ def _solver_name(namespace: str, name: str) -> str:
     return SOLVER_PREFIX + digest
 
 
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
 def _solver_path(solver_service: str) -> dict[str, Any]:
     return {
         "path": CHALLENGE_PATH + PROBE_TOKEN,
@@ -187,7 +178,7 @@ def solver_ingress(request: cm.NameRequest, solver: cm.Solver,
     the challenge path added, ``addChallengePathToIngress``), and that Ingress. ``None`` when the
     solver names an Ingress that is not in the bundle."""
     service = _solver_name(request.namespace, request.name)
-    host = "" if _is_ip(request.name) else request.name
+    host = "" if cm.is_ip_address(request.name) else request.name
     if solver.ingress_name:
         for i, res in enumerate(resources):
             if not isinstance(res, Mapping) or not is_ingress(res):
@@ -267,7 +258,7 @@ _MIN_BATCH = 256
 
 def _host_key(name: str) -> str:
     """The virtual host a name's solver Ingress lands in (IP addresses: ``*``, all alike)."""
-    return "" if _is_ip(name) else name.lower()
+    return "" if cm.is_ip_address(name) else name.lower()
 
 
 def _batches(probes: Sequence[tuple[int, _Pending]]) -> list[list[tuple[int, _Pending]]]:

@@ -92,6 +92,11 @@ class Text(NamedTuple):
     newline: str
 
 
+#: Line breaks of YAML 1.1 only (YAML 1.2 section 5.4 made them ordinary characters).
+_YAML11_BREAKS = (("\x85", "U+0085 (NEL)"), ("\u2028", "U+2028 (LINE SEPARATOR)"),
+                  ("\u2029", "U+2029 (PARAGRAPH SEPARATOR)"))
+
+
 def decode(data: bytes) -> Text:
     """UTF-8 (with or without BOM) to :class:`Text`; anything else is a :class:`YamlError`."""
     if len(data) > MAX_INPUT_BYTES:
@@ -109,6 +114,16 @@ def decode(data: bytes) -> Text:
         ) from None
     if body.startswith(_BOM):  # a second BOM would be content; refuse rather than guess
         raise YamlError("input starts with two byte order marks", 1, 1)
+    for char, name in _YAML11_BREAKS:
+        if char in body:
+            # libyaml (YAML 1.1) breaks lines there, kpt, kubectl and Helm (YAML 1.2) do not:
+            # the function would read another document than the cluster gets.
+            at = body.index(char)
+            line = body.count("\n", 0, at) + 1
+            raise YamlError(
+                f"input contains {name}, a line break for YAML 1.1 (this function's parser) "
+                "but not for YAML 1.2 (kpt, kubectl, Helm): write it as an escape in a "
+                "double-quoted string", line, at - (body.rfind("\n", 0, at) + 1) + 1)
     newline = "\r\n" if "\r\n" in body[:65536] else "\n"
     return Text(body, bom, newline)
 

@@ -305,6 +305,35 @@ def test_non_utf8_krm_still_answers_a_resource_list(function_bin: Path, tmp_path
     assert "15:14" in error["message"], error["message"]  # line 15: "    name: caf\\xe9"
 
 
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u2029"])
+def test_yaml_1_1_line_breaks_refused_with_the_place(
+    function_bin: Path, tmp_path: Path, char: str,
+) -> None:
+    """libyaml (YAML 1.1) breaks lines at NEL, LS and PS; kpt, kubectl and Helm (YAML 1.2) do
+    not: ``- <NEL>...`` is an empty item and a document end for one, text for the others.
+    Refused in every mode, never rewritten."""
+    item = f"- {char}...\n"
+    for data, where in ((as_resource_list(GOOD_GATEWAY) + item, ""),
+                        (as_stream(CONFIGMAP, f"a: {char}...\n"), "<stdin>:")):
+        proc = run(function_bin, tmp_path, data.encode())
+        check_clean(proc)
+        assert proc.code == 1
+        line = data[: data.index(char)].count("\n") + 1
+        message = error_lines(proc)[0]
+        assert f"{where}{line}:" in message, message
+        assert "YAML 1.2" in message, message
+        if not where:
+            (error,) = errors_of(resource_list(proc))
+            assert "YAML 1.1" in error["message"]
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "cm.yaml").write_text(f"a: {char}...\n", encoding="utf-8")
+    before = (tree / "cm.yaml").read_bytes()
+    proc = run(function_bin, tmp_path, args=("--in-place", "tree"))
+    assert proc.code == 1
+    assert (tree / "cm.yaml").read_bytes() == before
+
+
 def test_bom_is_kept_and_input_processed(function_bin: Path, tmp_path: Path) -> None:
     bom = b"\xef\xbb\xbf"
     for data in (bom + as_stream(GOOD_GATEWAY, CONFIGMAP).encode(),

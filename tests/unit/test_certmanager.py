@@ -56,6 +56,9 @@ def solver(index: int, kind: str = "http01-ingress", selector: Selector | None =
     # a wildcard is offered DNS-01 only
     ([solver(0), solver(1, "dns01")], "*.example.com", {}, 1),
     ([solver(0)], "*.example.com", {}, None),
+    # an IP address is offered no DNS-01 (RFC 8738)
+    ([solver(0, "dns01"), solver(1)], "10.0.0.1", {}, 1),
+    ([solver(0, "dns01")], "2001:db8::1", {}, None),
     # zone must match whole labels
     ([solver(0, selector=sel(zones=("example.com",)))], "badexample.com", {}, None),
 ])
@@ -175,3 +178,12 @@ def test_overrides_apply_to_ingress_solvers_only() -> None:
     assert HTTP.with_overrides("web", None).ingress_name == "web"
     dns = Solver(0, "dns01")
     assert dns.with_overrides("web", "nginx") is dns
+
+
+def test_ip_addresses_are_names_too() -> None:
+    cert = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "c", "namespace": "ns"},
+            "spec": {"dnsNames": ["a.example.com"], "ipAddresses": ["10.0.0.1", "10.0.0.1"],
+                     "issuerRef": {"name": "le", "kind": "ClusterIssuer"}}}
+    assert [(r.name, r.field_path) for r in names_needing_certificates([cert])] == [
+        ("a.example.com", "spec.dnsNames[0]"), ("10.0.0.1", "spec.ipAddresses[0]")]

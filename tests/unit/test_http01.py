@@ -259,6 +259,21 @@ def test_regressions_report_lost_redirect_and_lost_pass() -> None:
                for p in lost)
 
 
+def test_an_ip_address_is_served_by_the_catch_all_virtual_host() -> None:
+    """Its solver Ingress has no host: the challenge lands in ``*``, the virtual host the
+    dedicated redirect Gateway marks ``require_tls`` -- the rewrite would break it."""
+    ip_cert = certificate()
+    ip_cert["spec"]["ipAddresses"] = ["192.0.2.10"]
+    before = [issuer(ISTIO_SOLVER), ip_cert, site_gateway(), site_vs()]
+    after = _rewritten(before)
+    assert [(v.name, v.verdict) for v in check(before)] == [("192.0.2.10", "pass")]
+    (lost,) = [v for v in check(after) if v.verdict != "pass"]
+    assert lost.field_path == "spec.ipAddresses[0]"
+    assert "virtual host * requires TLS" in lost.cause
+    assert any(p.startswith("192.0.2.10 (Certificate shop/shop): passed before, now redirected")
+               for p in regressions(before, after))
+
+
 # --- explain -------------------------------------------------------------------------------------
 
 
