@@ -975,13 +975,6 @@ class RoutingInput:
 _INGRESS_SOURCE_KINDS = frozenset({"Ingress", "IngressClass", "Service"})
 
 
-def collect(resources: Sequence[object], ingress: IngressOptions
-            ) -> tuple[list[_Gateway], list[_VirtualService]]:
-    """Gateways and VirtualServices of the bundle plus those derived from Ingresses, each sorted
-    as istiod sorts them."""
-    return RoutingInput(resources).collect(ingress)
-
-
 def build_route_config(
     resources: Sequence[object] | RoutingInput,
     pod_labels: Mapping[str, str],

@@ -1,4 +1,5 @@
-"""Helpers shared by the integration tests (kpt, kustomize, Helm, Argo CD).
+"""Helpers and bundles shared by the acceptance tests (kpt, kustomize, Helm, Argo CD, files
+mode, robustness).
 
 - :func:`doc_commands` reads the shell commands of one section of ``README.md``, so each
   test module can prove that the commands it runs are exactly the documented ones.
@@ -6,6 +7,8 @@
   documented commands run from the repository root, and there they run from that copy.
 - :func:`isolated_env` gives every host program its own HOME/XDG/HELM directories and a PATH
   with the console script under test first.
+- :func:`site_gateway` and :data:`PLAIN_CATCH_ALL_GATEWAY`: the Gateways most tests feed the
+  function (one it rewrites, one it refuses).
 """
 
 from __future__ import annotations
@@ -166,3 +169,57 @@ def redirect_hosts(docs: list[dict[str, Any]]) -> list[str]:
             if (server.get("tls") or {}).get("httpsRedirect") and server.get("hosts") != ["*"]:
                 hosts.extend(server["hosts"])
     return hosts
+
+
+def site_gateway(name: str) -> str:
+    """A site's Gateway ``istio-system/<name>``: a port-80 httpsRedirect server and a 443
+    server for ``<name>.example.com`` (what the function rewrites)."""
+    return f"""\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: {name}
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: 80
+      name: http
+      protocol: HTTP
+    hosts:
+    - {name}.example.com
+    tls:
+      httpsRedirect: true
+  - port:
+      number: 443
+      name: https
+      protocol: HTTPS
+    hosts:
+    - {name}.example.com
+    tls:
+      mode: SIMPLE
+      credentialName: {name}-tls
+"""
+
+
+#: A plain (non-redirect) port-80 server for ``*``: it would capture every host, so the
+#: function refuses the rewrite of its selector (MHR008).
+PLAIN_CATCH_ALL_GATEWAY = """\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: plain-catch-all
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: 80
+      name: http
+      protocol: HTTP
+    hosts:
+    - "*"
+"""

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from _integrations import (
+    PLAIN_CATCH_ALL_GATEWAY,
     doc_commands,
     find,
     is_dedicated,
@@ -67,19 +68,6 @@ spec:
       volumes:
         - {name: var-files, emptyDir: {}}
         - {name: plugins, emptyDir: {}}
-"""
-CONFLICT = """\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: plain-catch-all
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-    - port: {number: 80, name: http, protocol: HTTP}
-      hosts: ["*"]
 """
 
 
@@ -214,7 +202,7 @@ def test_generate_failures(
     env = isolated_env(tmp_path, function_bin)
 
     plain = root / "examples/argocd/plain"
-    (plain / "conflict.yaml").write_text(CONFLICT, encoding="utf-8")
+    (plain / "conflict.yaml").write_text(PLAIN_CATCH_ALL_GATEWAY, encoding="utf-8")
     conflict = _generate(repo_root, plain, env)
     assert conflict.returncode != 0
     assert "error MHR008" in conflict.stderr

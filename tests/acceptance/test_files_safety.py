@@ -26,35 +26,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _integrations import site_gateway
 
-GATEWAY = """\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: {name}
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: 80
-      name: http
-      protocol: HTTP
-    hosts:
-    - {name}.example.com
-    tls:
-      httpsRedirect: true
-  - port:
-      number: 443
-      name: https
-      protocol: HTTPS
-    hosts:
-    - {name}.example.com
-    tls:
-      mode: SIMPLE
-      credentialName: {name}-tls
-"""
 CONFIGMAP = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  a: b\n"
 DEDICATED = "http-to-https-redirect.yaml"
 
@@ -100,12 +73,12 @@ def redirect_hosts(path: Path) -> list[str]:
 def _outside_tree(tmp_path: Path) -> tuple[Path, Path]:
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "secret.yaml").write_text(GATEWAY.format(name="secret"))
+    (outside / "secret.yaml").write_text(site_gateway("secret"))
     (outside / "sub").mkdir()
-    (outside / "sub" / "deep.yaml").write_text(GATEWAY.format(name="deep"))
+    (outside / "sub" / "deep.yaml").write_text(site_gateway("deep"))
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "gw.yaml").write_text(GATEWAY.format(name="inside"))
+    (root / "gw.yaml").write_text(site_gateway("inside"))
     (root / "file-link.yaml").symlink_to(outside / "secret.yaml")
     (root / "dir-link").symlink_to(outside / "sub")
     (root / "relative-link.yaml").symlink_to(Path("..") / "outside" / "secret.yaml")
@@ -134,7 +107,7 @@ def test_symlink_loop_inside_the_directory(function_bin: Path, tmp_path: Path) -
     """``current -> .`` inside a repository: a loop to skip, not a crash or a hang."""
     root = tmp_path / "repo"
     (root / "apps").mkdir(parents=True)
-    (root / "apps" / "gw.yaml").write_text(GATEWAY.format(name="looped"))
+    (root / "apps" / "gw.yaml").write_text(site_gateway("looped"))
     (root / "current").symlink_to(".")
     (root / "apps" / "up").symlink_to("..")
     proc = fn(function_bin, "repo", cwd=tmp_path, timeout=30)
@@ -148,7 +121,7 @@ def test_in_place_through_a_symlink_inside_the_directory(function_bin: Path,
     rewritten or the run is refused — never a regular copy beside a stale target."""
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "z.yaml").write_text(GATEWAY.format(name="linked"))
+    (root / "z.yaml").write_text(site_gateway("linked"))
     (root / "a.yaml").symlink_to("z.yaml")
     before = snapshot(root)
     proc = fn(function_bin, "--in-place", "repo", cwd=tmp_path)
@@ -167,7 +140,7 @@ def test_escaping_path_annotation_is_refused_in_files_mode(function_bin: Path, t
     given directory must not be written (nor handed on to kpt/kustomize)."""
     root = tmp_path / "a" / "b" / "repo"
     root.mkdir(parents=True)
-    gateway = GATEWAY.format(name="annotated").replace(
+    gateway = site_gateway("annotated").replace(
         "  namespace: istio-system\n",
         "  namespace: istio-system\n  annotations:\n"
         f"    config.kubernetes.io/path: '{annotation}'\n"
@@ -196,7 +169,7 @@ def test_escaping_path_annotation_is_refused_in_files_mode(function_bin: Path, t
 def test_escaping_path_annotation_is_refused_in_krm_mode(function_bin: Path, tmp_path: Path,
                                                          annotation: str) -> None:
     """kpt writes new items where their path annotation says: never outside the package."""
-    gateway = GATEWAY.format(name="annotated").replace(
+    gateway = site_gateway("annotated").replace(
         "  namespace: istio-system\n",
         "  namespace: istio-system\n  annotations:\n"
         f"    config.kubernetes.io/path: '{annotation}'\n"
@@ -219,8 +192,8 @@ def test_escaping_path_annotation_is_refused_in_krm_mode(function_bin: Path, tmp
 def test_in_place_writes_only_inside_the_given_paths(function_bin: Path, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "team").mkdir(parents=True)
-    (root / "team" / "gw.yaml").write_text(GATEWAY.format(name="team"))
-    (tmp_path / "sibling.yaml").write_text(GATEWAY.format(name="sibling"))
+    (root / "team" / "gw.yaml").write_text(site_gateway("team"))
+    (tmp_path / "sibling.yaml").write_text(site_gateway("sibling"))
     before = snapshot(tmp_path)
     proc = fn(function_bin, "--in-place", "repo/team/gw.yaml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -235,8 +208,8 @@ def test_in_place_writes_only_inside_the_given_paths(function_bin: Path, tmp_pat
 def _two_files(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "a.yaml").write_text(GATEWAY.format(name="a"))
-    (root / "b.yaml").write_text(GATEWAY.format(name="b"))
+    (root / "a.yaml").write_text(site_gateway("a"))
+    (root / "b.yaml").write_text(site_gateway("b"))
     return root
 
 
@@ -306,7 +279,7 @@ def test_writes_are_atomic(function_bin: Path, tmp_path: Path) -> None:
     filler = "".join(f"  - port: {{number: {1000 + i}, name: tcp-{i}, protocol: TCP}}\n"
                      f"    hosts: ['h{i}.example.com']\n" for i in range(8_000))
     path = root / "big.yaml"
-    old = GATEWAY.format(name="big").replace("  servers:\n", "  servers:\n" + filler)
+    old = site_gateway("big").replace("  servers:\n", "  servers:\n" + filler)
     path.write_text(old)
     path.chmod(0o640)
     inode = path.stat().st_ino
@@ -336,7 +309,7 @@ def test_writes_are_atomic(function_bin: Path, tmp_path: Path) -> None:
 def test_unchanged_files_keep_mtime(function_bin: Path, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
-    (root / "gw.yaml").write_text(GATEWAY.format(name="gw"))
+    (root / "gw.yaml").write_text(site_gateway("gw"))
     (root / "plain.yaml").write_text(CONFIGMAP)
     old = time.time_ns() - 3600 * 10**9
     for name in ("gw.yaml", "plain.yaml"):
@@ -366,7 +339,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     for i in range(FILES):
         rel = f"team-{i % 20}/gw-{i}.yaml"
         (root / rel).parent.mkdir(exist_ok=True)
-        data = GATEWAY.format(name=f"gw-{i}").encode()
+        data = site_gateway(f"gw-{i}").encode()
         (root / rel).write_bytes(data)
         old[rel] = data
     return old
@@ -433,12 +406,12 @@ def test_runs_unprivileged_on_a_read_only_root(function_bin: Path, public_tmp: P
     tmp_path = public_tmp
     work = tmp_path / "rw"
     work.mkdir()
-    (work / "gw.yaml").write_text(GATEWAY.format(name="ro"))
+    (work / "gw.yaml").write_text(site_gateway("ro"))
     os.chmod(tmp_path, 0o755)
     os.chmod(work, 0o777)
     os.chown(work / "gw.yaml", 65534, 65534)
     stdin_file = tmp_path / "stdin.yaml"
-    stdin_file.write_text(GATEWAY.format(name="stdin"))
+    stdin_file.write_text(site_gateway("stdin"))
     readonly_cwd = tmp_path / "cwd"
     readonly_cwd.mkdir()
     inner = " ".join([

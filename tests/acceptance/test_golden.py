@@ -58,6 +58,13 @@ def _dump(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, width=4096, allow_unicode=True)
 
 
+def _expected(case: Path) -> tuple[bytes, list[dict[str, Any]], int]:
+    """The case's expected stdout, results (their shape checked) and exit code."""
+    results = yaml.safe_load((case / "results.yaml").read_text()) or []
+    _check_results_shape(results)
+    return (case / "expected.yaml").read_bytes(), results, _expected_exit(case)
+
+
 def _expected_exit(case: Path) -> int:
     path = case / "exit_code"
     return int(path.read_text().strip()) if path.exists() else 0
@@ -114,10 +121,7 @@ def test_stream_case(name: str, function_bin: Path) -> None:
         krm = _run(function_bin, _resource_list(case, _docs(source)))
         results = yaml.safe_load(krm.stdout).get("results") or []
         _write_golden(case, first.stdout, results, first.returncode)
-    expected = (case / "expected.yaml").read_bytes()
-    results = yaml.safe_load((case / "results.yaml").read_text()) or []
-    code = _expected_exit(case)
-    _check_results_shape(results)
+    expected, results, code = _expected(case)
 
     assert first.returncode == code, first.stderr.decode()
     assert first.stdout == expected
@@ -167,10 +171,7 @@ def test_krm_case(name: str, function_bin: Path) -> None:
     if UPDATE:
         appended = (yaml.safe_load(first.stdout).get("results") or [])[len(previous):]
         _write_golden(case, first.stdout, appended, first.returncode)
-    expected = (case / "expected.yaml").read_bytes()
-    results = yaml.safe_load((case / "results.yaml").read_text()) or []
-    code = _expected_exit(case)
-    _check_results_shape(results)
+    expected, results, code = _expected(case)
 
     assert first.returncode == code, first.stderr.decode()
     assert first.stdout == expected

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from _integrations import (
+    PLAIN_CATCH_ALL_GATEWAY,
     doc_blocks,
     doc_commands,
     find,
@@ -51,23 +52,6 @@ DOC_COMMANDS = {
     VALIDATE: "test_validator_package",
 }
 
-CONFLICT = """\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: plain-catch-all
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-    - port:
-        number: 80
-        name: http
-        protocol: HTTP
-      hosts:
-        - "*"
-"""
 
 
 def test_doc_commands_are_the_tested_ones(repo_root: Path) -> None:
@@ -154,7 +138,7 @@ def test_render_failure_leaves_package_untouched(
 ) -> None:
     root = workspace(repo_root, tmp_path, "examples/kpt-render")
     package = root / "examples/kpt-render"
-    (package / "plain-catch-all.yaml").write_text(CONFLICT, encoding="utf-8")
+    (package / "plain-catch-all.yaml").write_text(PLAIN_CATCH_ALL_GATEWAY, encoding="utf-8")
     before = snapshot(package)
 
     done = run(RENDER, root, isolated_env(tmp_path, function_bin))

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from _integrations import site_gateway
 
 from merge_https_redirects import yamlio
 
@@ -171,34 +172,7 @@ def as_stream(*docs: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Fixtures of the bundles
 # ---------------------------------------------------------------------------------------------
-GOOD_GATEWAY = """\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: good
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: 80
-      name: http
-      protocol: HTTP
-    hosts:
-    - good.example.com
-    tls:
-      httpsRedirect: true
-  - port:
-      number: 443
-      name: https
-      protocol: HTTPS
-    hosts:
-    - good.example.com
-    tls:
-      mode: SIMPLE
-      credentialName: good-tls
-"""
+GOOD_GATEWAY = site_gateway("good")
 CONFIGMAP = """\
 # an unrelated resource: must come out byte for byte
 apiVersion: v1
