@@ -1,8 +1,6 @@
-"""Glue between the rewrite and the HTTP-01 checker.
+"""Check mode, ``explain`` and the chart generator's plan, on top of the proven merge.
 
 - ``mode: check``: change nothing, report per DNS name whether the challenge would pass;
-- the merge guard: the rewrite must not change which names pass nor stop redirecting a host
-  that was redirected (else: error ``MHR011`` and no change at all);
 - ``explain``: the before/after table for a pull request;
 - ``plan_dedicated``: the dedicated Gateways for the chart generator.
 """
@@ -17,66 +15,17 @@ from typing import Any
 
 from merge_https_redirects import http01, yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.results import Result
-from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import Outcome, Resource, transform, wanted
+from merge_https_redirects.proof import after_values, merge, values_of
+from merge_https_redirects.transform import Outcome, Resource, wanted
 
-
-def options_for(config: Config) -> http01.CheckOptions:
-    return http01.CheckOptions(
-        ingress_selector=dict(config.ingress_selector),
-        ingress_class=config.ingress_class,
-        workload_labels=dict(config.gateway_labels) if config.gateway_labels else None,
-    )
-
-
-def _values(resources: Sequence[Resource]) -> list[dict[str, Any]]:
-    """Full values of the resources the checker reads (local config excluded)."""
-    out = []
-    for res in resources:
-        if res.local_config or res.load is None:
-            continue
-        value = res.value
-        if value is not None:
-            out.append(value)
-    return out
-
-
-def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[str, Any]]:
-    """The checker's view of the bundle once ``outcome`` is applied."""
-    out = []
-    for res in resources:
-        if res.local_config or res.load is None:
-            continue
-        change = outcome.changes.get(res.position)
-        if change is not None and change.delete:
-            continue
-        value = res.value
-        if value is None:
-            continue
-        out.append(yamlio.apply_removals(value, change.remove) if change else value)
-    return out + list(outcome.added)
+options_for = http01.options_for
 
 
 def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     outcome = Outcome()
-    verdicts = http01.check(_values(resources), options_for(config))
+    verdicts = http01.check(values_of(resources), options_for(config))
     outcome.results.extend(http01.check_results(verdicts))
     return outcome
-
-
-def guard(resources: Sequence[Resource], config: Config, outcome: Outcome) -> Outcome:
-    """Refuse a rewrite that would break a passing name or drop a redirect (a bug guard)."""
-    if not outcome.changes and not outcome.added:
-        return outcome
-    problems = http01.regressions(_values(resources), after_values(resources, outcome),
-                                  options=options_for(config))
-    if not problems:
-        return outcome
-    refused = Outcome()
-    refused.results = [r for r in outcome.results if r.level != "info"]
-    refused.results += [Result(rule("MHR011"), f"{p}; nothing was changed") for p in problems]
-    return refused
 
 
 class BundleError(Exception):
@@ -124,7 +73,7 @@ def load_config(path: str | None) -> Config:
 def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dict[str, Any]]:
     """The dedicated Gateways the function would add or reuse for the bundle at ``paths``."""
     resources, other_paths = read_resources(paths)
-    outcome = transform(resources, load_config(config_path), other_paths)
+    outcome = merge(resources, load_config(config_path), other_paths)
     errors = [r for r in outcome.results if r.level == "error"]
     if errors:
         raise BundleError(errors[0].one_line())
@@ -148,8 +97,8 @@ def explain_main(argv: list[str]) -> int:
         sys.stderr.write(f"error MHR101 {exc}\n")
         return 1
     options = options_for(config)
-    outcome = transform(resources, config, other_paths)
-    before = http01.check(_values(resources), options)
+    outcome = merge(resources, config, other_paths)
+    before = http01.check(values_of(resources), options)
     after = http01.check(after_values(resources, outcome), options)
     sys.stdout.write(http01.explain_table(before, after) + "\n")
     for result in outcome.results:
@@ -158,4 +107,4 @@ def explain_main(argv: list[str]) -> int:
     return 0
 
 
-__all__ = ["check_mode", "explain_main", "guard", "plan_dedicated", "wanted"]
+__all__ = ["check_mode", "explain_main", "plan_dedicated", "wanted"]

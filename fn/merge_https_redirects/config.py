@@ -22,8 +22,6 @@ API_GROUP = "merge-https-redirects.dev"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 KIND = "MergeHttpsRedirects"
 
-_DNS_LABEL_TEXT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL_TEXT}(\.{_DNS_LABEL_TEXT})*")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_KEY = re.compile(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
@@ -49,10 +47,11 @@ FIELDS: tuple[FieldDoc, ...] = (
     ),
     FieldDoc(
         "name",
-        "string (DNS-1123 subdomain)",
+        "string (DNS-1123 label: at most 63 characters, no dots)",
         f"`{dedicated.DEFAULT_NAME}`",
-        "Name of a new dedicated redirect Gateway. Further selectors get a readable suffix "
-        "derived from their labels.",
+        "Name of a new dedicated redirect Gateway (istiod accepts only DNS-1123 labels). "
+        "Further ones get a suffix from their selector's label values, shortened with a hash "
+        "to fit 63 characters.",
         "`redirect-to-https`",
     ),
     FieldDoc(
@@ -104,11 +103,13 @@ FIELDS: tuple[FieldDoc, ...] = (
     ),
     FieldDoc(
         "gatewayLabels",
-        'map of label to value (ConfigMap: `"istio=ingress,app=istio-ingress"`)',
-        "from the input's gateway Deployments/Pods/Services, else `ingressSelector`",
-        "check mode and merge guard: the labels of the gateway pods that serve port 80, when "
-        "the input does not hold their Deployment.",
-        "`{istio: ingress}`",
+        'a label map, or a list of them (ConfigMap: `"istio=ingress,app=istio-ingress"`, '
+        'sets separated by `;`)',
+        "from the input's gateway Deployments/Pods, else an IstioOperator, else assumed",
+        "The pod labels of the gateway workloads (one label set per workload), when the input "
+        "does not hold their Deployment. Without them, every union of compatible Gateway "
+        "selectors is assumed to be a possible pod (the worst case), and the results say so.",
+        "`[{istio: ingressgateway, app: istio-ingressgateway}]`",
     ),
 )
 _FIELD_NAMES = {f.name for f in FIELDS}
@@ -124,7 +125,8 @@ class Config(NamedTuple):
     strict: bool = False
     ingress_selector: tuple[tuple[str, str], ...] = tuple(
         sorted(dedicated.DEFAULT_SELECTOR.items()))
-    gateway_labels: tuple[tuple[str, str], ...] | None = None
+    #: one label set per gateway workload
+    gateway_labels: tuple[tuple[tuple[str, str], ...], ...] | None = None
 
 
 class _Problems(list[tuple[str | None, str]]):
@@ -255,8 +257,10 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
     string("mode", ("merge", "check"))
     string(
         "name",
-        pattern=_DNS_SUBDOMAIN,
-        what="a DNS-1123 subdomain (lower case, digits, '-', '.'; at most 253 characters)",
+        pattern=_DNS_LABEL,
+        what="a DNS-1123 label, as istiod requires of Gateway names (lower case, digits, '-'; "
+        "no dots; at most 63 characters)",
+        limit=63,
     )
     string(
         "namespace",
@@ -278,12 +282,41 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
         ports = _ports(fields["ports"], from_strings, problems)
         if ports is not None:
             out["ports"] = ports
-    for key, attr in (("ingressSelector", "ingress_selector"), ("gatewayLabels", "gateway_labels")):
-        if key in fields:
-            labels = _labels(key, fields[key], from_strings, problems)
-            if labels is not None:
-                out[attr] = labels
+    if "ingressSelector" in fields:
+        labels = _labels("ingressSelector", fields["ingressSelector"], from_strings, problems)
+        if labels is not None:
+            out["ingress_selector"] = labels
+    if "gatewayLabels" in fields:
+        label_sets = _label_sets("gatewayLabels", fields["gatewayLabels"], from_strings,
+                                 problems)
+        if label_sets is not None:
+            out["gateway_labels"] = label_sets
     return out
+
+
+def _label_sets(
+    name: str, value: Any, from_strings: bool, problems: _Problems
+) -> tuple[tuple[tuple[str, str], ...], ...] | None:
+    """``gatewayLabels``: one label map, or a list of them (``;`` between sets in a
+    ConfigMap)."""
+    if from_strings and isinstance(value, str):
+        parts: list[Any] = [p for p in value.split(";") if p.strip()] or [value]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        parts = [value]
+    if not parts:
+        problems.add(name, f"field `{name}` must list at least one label set")
+        return None
+    out = []
+    for i, part in enumerate(parts):
+        where = name if len(parts) == 1 and not isinstance(value, list) else f"{name}[{i}]"
+        labels = _labels(where, part, from_strings, problems)
+        if labels is None:
+            return None
+        if labels not in out:
+            out.append(labels)
+    return tuple(out)
 
 
 def _attr(key: str) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from merge_https_redirects import certmanager as cm
 from merge_https_redirects.results import ResourceRef, Result, sorted_results
@@ -51,7 +51,11 @@ from merge_https_redirects.routing import (
 )
 from merge_https_redirects.rules import rule
 from merge_https_redirects.values import as_dict as _dict
-from merge_https_redirects.workloads import gateway_labels
+from merge_https_redirects.workloads import Labels, Workload, gateway_selectors
+from merge_https_redirects.workloads import collect as collect_workloads
+
+if TYPE_CHECKING:
+    from merge_https_redirects.config import Config
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
 
@@ -74,7 +78,8 @@ class CheckOptions:
         default_factory=lambda: {"istio": "ingressgateway"})
     ingress_class: str = "istio"
     port: int = 80
-    workload_labels: Mapping[str, str] | None = None
+    #: one label set per gateway workload (``gatewayLabels``)
+    workload_labels: tuple[Labels, ...] | None = None
 
     @property
     def ingress(self) -> IngressOptions:
@@ -84,21 +89,13 @@ class CheckOptions:
 DEFAULT_OPTIONS = CheckOptions()
 
 
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """A gateway workload the challenge may reach: a name for causes and its pod labels."""
-
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    assumed: bool = False
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
-
-    def describe(self) -> str:
-        text = ", ".join(f"{k}={v}" for k, v in self.labels) or "no labels"
-        return f"{self.name} ({text})"
+def options_for(config: Config) -> CheckOptions:
+    """The check's view of a functionConfig."""
+    return CheckOptions(
+        ingress_selector=dict(config.ingress_selector),
+        ingress_class=config.ingress_class,
+        workload_labels=config.gateway_labels,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,34 +122,13 @@ class NameVerdict:
 # Gateway workloads
 
 
-def _labels(mapping: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(mapping.items()))
-
-
 def gateway_workloads(resources: Sequence[object],
                       options: CheckOptions = DEFAULT_OPTIONS) -> tuple[Workload, ...]:
-    """The gateway workloads to ask (see the module docstring for the order of sources)."""
-    if options.workload_labels is not None:
-        return (Workload("the configured gateway workload", _labels(options.workload_labels)),)
-    found: list[Workload] = []
-    services: list[Workload] = []
-    for res in resources:
-        if not isinstance(res, dict):
-            continue
-        found_labels = gateway_labels(res)
-        if found_labels is None:
-            continue
-        source, labels = found_labels
-        _, kind, ns, name = resource_identity(res)
-        if source == "service":
-            services.append(Workload(f"pods of Service {ns}/{name}", _labels(labels)))
-        else:
-            found.append(Workload(f"{kind} {ns}/{name}", _labels(labels)))
-    if found:
-        return tuple(found)
-    if services:
-        return tuple(services)
-    return (Workload("assumed gateway workload", _labels(options.ingress_selector), True),)
+    """The gateway workloads to ask (:func:`merge_https_redirects.workloads.collect`)."""
+    values = [r for r in resources if isinstance(r, Mapping)]
+    return collect_workloads(
+        values, configured=options.workload_labels, selectors=gateway_selectors(values),
+        ingress_selector=tuple(sorted(options.ingress_selector.items())))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,15 +257,29 @@ def _batches(probes: Sequence[tuple[int, _Pending]]) -> list[list[tuple[int, _Pe
     return batches
 
 
+#: Per pending name: ``(index of the workload, verdict, cause)`` per gateway workload the
+#: solver's Ingress reaches; the workload index is ``-1`` when no workload was asked.
+PerWorkload = dict[int, list[tuple[int, Verdict, str]]]
+
+
 def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
                options: CheckOptions, workloads: Sequence[Workload]
                ) -> dict[int, tuple[Verdict, str]]:
-    """Verdicts for every pending name, with every solver Ingress in the bundle (cert-manager
-    solves a renewal wave's challenges side by side; istiod merges all Ingresses into one
-    ``*`` server, so each name keeps its own exact virtual host). One route configuration per
+    """The worst verdict of every pending name over the gateway workloads (see
+    :func:`judge_per_workload`)."""
+    return {i: min(((v, c) for _, v, c in found), key=lambda o: _RANK.get(o[0], 3))
+            for i, found in judge_per_workload(pending, resources, options, workloads).items()}
+
+
+def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
+                       options: CheckOptions, workloads: Sequence[Workload]) -> PerWorkload:
+    """Verdicts for every pending name on every gateway workload, with every solver Ingress
+    in the bundle (cert-manager solves a renewal wave's challenges side by side; istiod
+    merges all Ingresses into one ``*`` server, so each name keeps its own exact virtual
+    host). One route configuration per
     gateway workload and batch of names (:func:`_batches`), not per name: linear in the
     bundle."""
-    out: dict[int, tuple[Verdict, str]] = {}
+    out: PerWorkload = {}
     # A solver naming an existing Ingress edits it: the edits apply to every batch.
     bundle: list[object] = list(resources)
     probes: list[tuple[int, _Pending]] = []
@@ -297,15 +287,16 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
         if p.solver.ingress_name:
             built = solver_ingress(p.request, p.solver, bundle)
             if built is None:
-                out[i] = ("out-of-scope", f"the solver adds the challenge path to Ingress "
+                out[i] = [(-1, "out-of-scope", f"the solver adds the challenge path to Ingress "
                           f"{p.request.namespace}/{p.solver.ingress_name}, which is not in the "
-                          f"input")
+                          f"input")]
                 continue
             bundle = list(built[0])
         probes.append((i, p))
     mappings = [r for r in bundle if isinstance(r, Mapping)]
     classes = ingress_classes_of(mappings)
-    selected = [w for w in workloads if is_subset(options.ingress_selector, w.label_map)]
+    selected = [(n, w) for n, w in enumerate(workloads)
+                if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
     path = CHALLENGE_PATH + PROBE_TOKEN
     source = RoutingInput(mappings)
@@ -321,35 +312,35 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
                 ingress = built[1]
                 added.append(ingress)
             if not ingress_is_istio(ingress, classes, options.ingress_class):
-                out[i] = ("out-of-scope", f"the solver Ingress is not of Istio's class "
-                          f"{options.ingress_class!r} ({p.solver.describe()})")
+                out[i] = [(-1, "out-of-scope", f"the solver Ingress is not of Istio's class "
+                           f"{options.ingress_class!r} ({p.solver.describe()})")]
                 continue
             _, _, ing_ns, ing_name = resource_identity(ingress)
             if not selected:
                 gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
-                out[i] = ("unroutable", (
+                out[i] = [(-1, "unroutable", (
                     f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, "
                     f"but no gateway workload carries these labels (found: "
                     f"{'; '.join(w.describe() for w in workloads)}); Helm-installed gateways "
                     f"are labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
-                    f"ingressSelector or label the gateway pods"))
+                    f"ingressSelector or label the gateway pods"))]
                 continue
             solver_service = _solver_name(p.request.namespace, p.request.name)
             judged.append((i, p, f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"))
         if not judged:
             continue
-        outcomes: dict[int, list[tuple[Verdict, str]]] = {i: [] for i, _, _ in judged}
-        for w in selected:
-            config = build_route_config(source, w.label_map, options.port,
-                                        ingress=options.ingress, extra_ingresses=added)
-            where = w.describe() + (" -- labels assumed, set workload labels to be sure"
+        for i, _, _ in judged:
+            out[i] = []
+        for n, w in selected:
+            config = build_route_config(source, w.label_map, w.resolve(options.port),
+                                        ingress=options.ingress, extra_ingresses=added,
+                                        port_map=w.port_map)
+            where = w.describe() + (" -- labels assumed, set gatewayLabels to be sure"
                                     if w.assumed else "")
             for i, p, expected in judged:
                 verdict, cause = _classify(config.answer(p.request.name, path), expected)
-                outcomes[i].append((verdict, f"{cause} [on {where}]"))
+                out[i].append((n, verdict, f"{cause} [on {where}]"))
             del config  # the next workload's (or batch's) configuration replaces it
-        for i, found in outcomes.items():
-            out[i] = min(found, key=lambda o: _RANK[o[0]])
     return out
 
 
@@ -477,132 +468,6 @@ def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
                    + f", {len(failing)} fail, {len(out_of_scope)} out of scope")
     results.append(Result(rule("MHR020"), summary))
     return sorted_results(results)
-
-
-def _probe_host(host: str) -> str | None:
-    if "/" in host:
-        host = host.split("/", 1)[1]
-    if not host:
-        return None
-    if host == "*":
-        return "merge-https-redirects-probe.invalid"
-    if host.startswith("*"):
-        return "merge-https-redirects-probe" + host[1:]
-    return host
-
-
-def redirected_probe_hosts(source: RoutingInput) -> list[str]:
-    """The hosts whose plain-HTTP answer must not change: every host of every VirtualService
-    bound to a Gateway and every host of every redirect server (wildcards probed with a name
-    they cover)."""
-    hosts: list[str] = []
-    gateways, services = source.collect(IngressOptions())
-    for vs in services:
-        if any(g != "mesh" for g in vs.gateways):
-            hosts.extend(vs.hosts)
-    for gw in gateways:
-        for srv in gw.servers:
-            if srv.https_redirect:
-                hosts.extend(srv.hosts)
-    probes = [p for p in (_probe_host(h) for h in hosts) if p is not None]
-    return sorted(set(probes))
-
-
-def _label_sets(resources: Sequence[Mapping[str, Any]], source: RoutingInput,
-                options: CheckOptions) -> list[dict[str, str]]:
-    sets = [w.label_map for w in gateway_workloads(resources, options)]
-    gateways, _ = source.collect(options.ingress)
-    for gw in gateways:
-        if gw.selector is not None and gw.selector not in sets:
-            sets.append(dict(gw.selector))
-    return sets
-
-
-def regressions(before_resources: Sequence[object], after_resources: Sequence[object],
-                *, options: CheckOptions = DEFAULT_OPTIONS) -> list[str]:
-    """What a rewrite broke: names that passed before and no longer do, and hosts redirected
-    before (``GET http://host/`` on every known gateway workload and Gateway selector) that are
-    no longer redirected. Empty when the rewrite is safe."""
-    before_items = [r for r in before_resources if isinstance(r, Mapping)]
-    after_items = [r for r in after_resources if isinstance(r, Mapping)]
-    problems = _lost_passes(before_items, after_items, options)
-    problems += _lost_redirects(before_items, after_items, options)
-    return sorted(set(problems))
-
-
-def _is_routing_only(res: Mapping[str, Any]) -> bool:
-    """Gateways and VirtualServices: all a merge rewrite changes."""
-    return res.get("kind") in ("Gateway", "VirtualService") and str(
-        res.get("apiVersion", "")).startswith("networking.istio.io/")
-
-
-def _lost_passes(before_items: Sequence[Mapping[str, Any]],
-                 after_items: Sequence[Mapping[str, Any]], options: CheckOptions) -> list[str]:
-    others_before = [r for r in before_items if not _is_routing_only(r)]
-    others_after = [r for r in after_items if not _is_routing_only(r)]
-    if len(others_before) != len(others_after) or any(
-        a is not b for a, b in zip(others_before, others_after, strict=True)
-    ):
-        # Something besides the routing changed: compare two complete checks.
-        after_by_key = {v.key: v for v in check(after_items, options)}
-        problems = []
-        for v in check(before_items, options):
-            now = after_by_key.get(v.key)
-            if v.verdict != "pass":
-                continue
-            if now is None:
-                problems.append(f"{v.name} ({v.subject}): passed before, no verdict after")
-            elif now.verdict != "pass":
-                problems.append(f"{v.name} ({v.subject}): passed before, now {now.verdict}: "
-                                f"{now.cause}")
-        return problems
-    # Only Gateways and VirtualServices changed: the names, issuers, solvers, Ingresses and
-    # workloads are the same objects, so only the names that passed before can regress. They
-    # are judged again with every solver of their hosts (a host's solvers share its virtual
-    # host; other hosts' solvers do not affect it, see _batches).
-    pending = [v for v in _first_verdicts(before_items) if isinstance(v, _Pending)]
-    workloads = gateway_workloads(before_items, options)
-    before = _judge_all(pending, before_items, options, workloads)
-    passed = {i for i, (verdict, _) in before.items() if verdict == "pass"}
-    if not passed:
-        return []
-    hosts = {_host_key(pending[i].request.name) for i in passed}
-    again = [i for i in range(len(pending)) if _host_key(pending[i].request.name) in hosts]
-    after = _judge_all([pending[i] for i in again], after_items, options, workloads)
-    problems = []
-    for k, i in enumerate(again):
-        verdict, cause = after[k]
-        if i in passed and verdict != "pass":
-            r = pending[i].request
-            problems.append(f"{r.name} ({r.subject}): passed before, now {verdict}: {cause}")
-    return problems
-
-
-def _lost_redirects(before_items: Sequence[Mapping[str, Any]],
-                    after_items: Sequence[Mapping[str, Any]], options: CheckOptions) -> list[str]:
-    before = RoutingInput(before_items)
-    hosts = redirected_probe_hosts(before)
-    label_sets = _label_sets(before_items, before, options)
-    # Everything redirected before, then the after state; one bundle's routing and one route
-    # configuration alive at a time (a large bundle's are big).
-    redirected_before: list[list[str]] = []
-    for labels in label_sets:
-        old = build_route_config(before, labels, options.port, ingress=options.ingress)
-        redirected_before.append([h for h in hosts if old.answer(h, "/").kind == "redirect"])
-        del old
-    del before
-    after = RoutingInput(after_items)
-    problems = []
-    for labels, redirected in zip(label_sets, redirected_before, strict=True):
-        new = build_route_config(after, labels, options.port, ingress=options.ingress)
-        text = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
-        for host in redirected:
-            answer = new.answer(host, "/")
-            if answer.kind != "redirect":
-                problems.append(f"http://{host}/ on workload {{{text}}}: redirected before, now "
-                                f"{answer.kind}: {answer.cause}")
-        del new
-    return problems
 
 
 def _cell(text: str) -> str:

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
 ISTIO_GROUP = "networking.istio.io"
 ISTIO_VERSIONS = ("v1alpha3", "v1beta1", "v1")
-#: Server protocols istiod merges into the plaintext HTTP route configuration.
-HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
-#: Protocols that make a server a *redirect server* candidate (the issue's "HTTP-family").
-REDIRECT_PROTOCOLS = frozenset({"HTTP", "HTTP2"})
+#: ``protocol.Instance.IsHTTP`` (``pkg/config/protocol/instance.go``; ``Parse`` ignores case):
+#: istiod merges these into the plaintext route configuration, and ``tls.httpsRedirect`` on any
+#: of them marks the server's virtual hosts ``require_tls``.
+HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB"})
 MESH = "mesh"
 
 
@@ -38,6 +38,7 @@ class Server(NamedTuple):
     protocol: str  # upper-cased
     hosts: tuple[str, ...]
     https_redirect: bool
+    bind: str = ""
 
     @property
     def is_http(self) -> bool:
@@ -159,9 +160,12 @@ def _read_server(i: int, raw: Any, problems: list[tuple[str, str]]) -> Server | 
                 problems.append((f"{path}.tls.httpsRedirect", f"must be true or false, got "
                                  f"{_type(flag)}"))
             redirect = flag is True
+    bind = raw.get("bind")
+    if bind is not None and not isinstance(bind, str):
+        problems.append((f"{path}.bind", f"must be a string, got {_type(bind)}"))
     if len(problems) > before:
         return None
-    return Server(i, number, port_name, protocol.upper(), hosts, redirect)
+    return Server(i, number, port_name, protocol.upper(), hosts, redirect, bind or "")
 
 
 def read_virtual_service(obj: Mapping[str, Any], namespace: str, name: str

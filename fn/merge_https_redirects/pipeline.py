@@ -25,7 +25,6 @@ from merge_https_redirects.transform import (
     Resource,
     UnreadableResource,
     retain,
-    transform,
     wanted,
 )
 
@@ -152,17 +151,50 @@ def _path_of(item: yamlio.Item) -> str | None:
 
 def apply_mode(resources: Sequence[Resource], config: Config,
                other_paths: Iterable[str] = ()) -> Outcome:
-    """The transform for ``mode: merge``; the checker for ``mode: check``."""
+    """The transform for ``mode: merge``; the checker for ``mode: check``. Nothing of either
+    when two resources the function reads claim one identity (which one applies is
+    ambiguous)."""
+    duplicates = duplicate_results(resources)
+    if duplicates:
+        return Outcome(results=duplicates)
     if config.mode == "check":
         from merge_https_redirects import checking
 
         return checking.check_mode(resources, config)
-    outcome = transform(resources, config, other_paths)
-    if not outcome.changes and not outcome.added:
-        return outcome  # nothing to guard: skip importing the routing model (start-up time)
-    from merge_https_redirects import checking
+    # The routing model is imported only when there is a rewrite to prove (start-up time).
+    from merge_https_redirects.proof import merge
 
-    return checking.guard(resources, config, outcome)
+    return merge(resources, config, other_paths)
+
+
+#: Kinds without a namespace among those the function reads.
+_CLUSTER_SCOPED = frozenset({"ClusterIssuer", "IngressClass"})
+
+
+def duplicate_results(resources: Sequence[Resource]) -> list[Result]:
+    """MHR013 for every resource whose group, kind, namespace and name an earlier one has
+    (local config excluded; a namespaced resource without namespace is in ``default``, where
+    ``kubectl apply`` puts it)."""
+    first: dict[tuple[str, str, str, str], Resource] = {}
+    out: list[Result] = []
+    for res in resources:
+        if res.local_config:
+            continue
+        group = res.api_version.rpartition("/")[0]
+        namespace = res.namespace or ("" if res.kind in _CLUSTER_SCOPED else "default")
+        key = (group, res.kind, namespace, res.name)
+        earlier = first.setdefault(key, res)
+        if earlier is res:
+            continue
+        out.append(Result(rule("MHR013"), (
+            f"{res.kind} {namespace + '/' if namespace else ''}{res.name} is defined twice: "
+            f"at {_place(earlier)} and at {_place(res)}; nothing was changed (keep one)"),
+            resource=res.ref, file=res.file))
+    return out
+
+
+def _place(res: Resource) -> str:
+    return str(res.file) if res.file is not None else f"document {res.position}"
 
 
 # --------------------------------------------------------------------------------------------

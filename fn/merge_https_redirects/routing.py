@@ -133,6 +133,35 @@ class StringMatch:
         return _regex_full_match(self.value, value)
 
 
+#: The request the model answers: a plain ``GET`` over HTTP/1.1 carrying no header but
+#: ``Host`` (Envoy's ``:authority``); pseudo-headers are what Envoy matches header matchers on.
+PSEUDO_HEADERS = (":path", ":authority", ":method", ":scheme")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderCondition:
+    """One Envoy ``HeaderMatcher`` istiod builds (``translateHeaderMatch``): ``invert`` for
+    ``withoutHeaders``. ``name`` is lower-cased; ``host`` is Envoy's alias of ``:authority``."""
+
+    name: str
+    match: StringMatch
+    invert: bool = False
+
+    def matches(self, headers: Mapping[str, str]) -> bool:
+        value = headers.get(self.name)
+        if value is None:
+            # Envoy ``HeaderUtility::matchHeaders``: a missing header fails a matcher, except an
+            # inverted ``present`` one; istiod sets ``treat_missing_header_as_empty`` on the
+            # other inverted ones, which then test "".
+            if self.match.kind == "present" or not self.invert:
+                return self.invert
+            value = ""
+        return self.match.matches(value) != self.invert
+
+    def describe(self) -> str:
+        return ("!" if self.invert else "") + self.name
+
+
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
     """The Envoy ``RouteMatch`` istiod builds from one ``HTTPMatchRequest``."""
@@ -140,37 +169,31 @@ class RouteMatch:
     path_kind: Literal["prefix", "exact", "path_separated_prefix", "regex"] = "prefix"
     path: str = "/"
     case_sensitive: bool = True
-    method: StringMatch | None = None
-    authority: StringMatch | None = None
-    scheme: StringMatch | None = None
-    #: header, query or claim matchers a plain ``GET`` without extra headers cannot satisfy
-    unsatisfiable: tuple[str, ...] = ()
-    #: inverted header matchers (``withoutHeaders``): satisfied by a request without them
-    inverted: tuple[str, ...] = ()
+    headers: tuple[HeaderCondition, ...] = ()
+    #: query-parameter matchers: a request without a query string never satisfies them
+    query: tuple[str, ...] = ()
 
     @property
     def catch_all(self) -> bool:
         """``IsCatchAllRoute``: prefix ``/`` (or regex ``.*``) and no header/query matcher."""
         path_all = (
             (self.path_kind in ("prefix", "path_separated_prefix") and self.path == "/")
-            or (self.path_kind == "regex" and self.path == ".*")
+            or (self.path_kind == "regex" and self.path in ("*", ".*"))
         )
-        headerless = (
-            self.method is None and self.authority is None and self.scheme is None
-            and not self.unsatisfiable and not self.inverted
-        )
-        return path_all and headerless
+        return path_all and not self.headers and not self.query
 
     def matches(self, host: str, path: str) -> bool:
-        if self.unsatisfiable:
+        if self.query and "?" not in path:
             return False
-        if self.method is not None and not self.method.matches("GET"):
-            return False
-        if self.authority is not None and not self.authority.matches(host):
-            return False
-        if self.scheme is not None and not self.scheme.matches("http"):
-            return False
-        want, got = self.path, path
+        request_path = path.split("?", 1)[0] or "/"
+        if self.headers:
+            headers = {":path": path, ":authority": host, "host": host, ":method": "GET",
+                       ":scheme": "http"}
+            if not all(h.matches(headers) for h in self.headers):
+                return False
+        if self.query:
+            return False  # the probes carry no query parameters
+        want, got = self.path, request_path
         if not self.case_sensitive:
             want, got = want.lower(), got.lower()
         if self.path_kind == "exact":
@@ -179,15 +202,13 @@ class RouteMatch:
             return got.startswith(want)
         if self.path_kind == "path_separated_prefix":
             return got == want or got.startswith(want + "/")
-        return _regex_full_match(self.path, path, ignore_case=not self.case_sensitive)
+        return _regex_full_match(self.path, request_path, ignore_case=not self.case_sensitive)
 
     def describe(self) -> str:
         names = {"prefix": "prefix", "exact": "exact", "path_separated_prefix": "prefix",
                  "regex": "regex"}
         text = f"{names[self.path_kind]} {self.path}"
-        extra = [n for n, m in (("method", self.method), ("authority", self.authority),
-                                ("scheme", self.scheme)) if m is not None]
-        extra += list(self.unsatisfiable) + [f"!{h}" for h in self.inverted]
+        extra = [h.describe() for h in self.headers] + [f"query {q}" for q in self.query]
         return text + (f" [{', '.join(extra)}]" if extra else "")
 
 
@@ -254,6 +275,9 @@ class MergedServer:
     protocol: str
     hosts: tuple[str, ...]  # normalised (sanitizeServerHostNamespace)
     https_redirect: bool
+    #: the port as written in the Gateway (``match.port`` compares with it), before
+    #: ``resolvePorts`` translated it to the listener's port
+    written_port: int = 80
 
     @property
     def ref(self) -> str:
@@ -327,14 +351,14 @@ class RouteConfig:
                           f"bound to the Gateways serving port {self.port}")
         if vh.require_tls:
             causes = "; ".join(str(c) for c in vh.redirected_by)
-            return Answer("redirect", vh.domain, None,
+            return Answer("redirect", vh.domain, REQUIRE_TLS_REDIRECT,
                           f"virtual host {vh.domain} requires TLS: {causes}")
         request_path = path.split("?", 1)[0] or "/"
         name = _strip_port(host).lower()
         for r in vh.routes:
-            if r.match.matches(name, request_path):
+            if r.match.matches(name, path or "/"):
                 if r.action == "redirect":
-                    return Answer("redirect", vh.domain, None,
+                    return Answer("redirect", vh.domain, r.destination,
                                   f"{r.origin} ({r.match.describe()}) redirects")
                 return Answer("route", vh.domain, r.destination,
                               f"{r.origin} ({r.match.describe()})")
@@ -796,7 +820,10 @@ def _string_match(raw: object) -> StringMatch | None:
 
 
 def translate_route_match(match: Mapping[str, Any] | None, ingress_semantics: bool) -> RouteMatch:
-    """``TranslateRouteMatch``."""
+    """``TranslateRouteMatch`` (``pilot/pkg/networking/core/route/route.go``): ``method``,
+    ``authority`` and ``scheme`` become header matchers on the pseudo-headers, ``headers``
+    entries header matchers by name (``:path`` included: users carve the challenge path out
+    of a redirect route that way, istio#27643), ``withoutHeaders`` inverted ones."""
     if match is None:
         return RouteMatch()
     path_kind: Literal["prefix", "exact", "path_separated_prefix", "regex"] = "prefix"
@@ -813,41 +840,57 @@ def translate_route_match(match: Mapping[str, Any] | None, ingress_semantics: bo
                 path_kind, path = "prefix", prefix
         elif _str(uri.get("regex")) is not None:
             path_kind, path = "regex", str(uri["regex"])
-    unsatisfiable: list[str] = []
-    method = _string_match(match.get("method")) if "method" in match else None
-    authority = _string_match(match.get("authority")) if "authority" in match else None
-    scheme = _string_match(match.get("scheme")) if "scheme" in match else None
-    for name in (_dict(match.get("headers")) or {}):
-        lowered = str(name).lower()
-        if lowered in (":authority", "host"):
-            authority = _string_match((_dict(match.get("headers")) or {}).get(name))
-        elif lowered == ":method":
-            method = _string_match((_dict(match.get("headers")) or {}).get(name))
-        elif lowered == ":scheme":
-            scheme = _string_match((_dict(match.get("headers")) or {}).get(name))
-        else:
-            unsatisfiable.append(f"header {name}")
-    for name in (_dict(match.get("queryParams")) or {}):
-        unsatisfiable.append(f"query {name}")
-    inverted = tuple(f"header {n}" for n in (_dict(match.get("withoutHeaders")) or {}))
+    headers: list[HeaderCondition] = []
+    for field_name, header in ((":method", "method"), (":authority", "authority"),
+                               (":scheme", "scheme")):
+        if header in match:
+            sm = _string_match(match.get(header))
+            if sm is not None:
+                headers.append(HeaderCondition(field_name, sm))
+    for invert, key in ((False, "headers"), (True, "withoutHeaders")):
+        for name, raw in (_dict(match.get(key)) or {}).items():
+            sm = _string_match(raw)
+            if sm is None:
+                sm = StringMatch("present")
+            lowered = str(name).lower()
+            headers.append(HeaderCondition(":authority" if lowered == "host" else lowered,
+                                           sm, invert))
+    query = tuple(str(n) for n in (_dict(match.get("queryParams")) or {}))
     return RouteMatch(
         path_kind=path_kind, path=path,
         case_sensitive=match.get("ignoreUriCase") is not True,
-        method=method, authority=authority, scheme=scheme,
-        unsatisfiable=tuple(unsatisfiable), inverted=inverted,
+        headers=tuple(headers), query=query,
     )
 
 
-def _destination_text(http: Mapping[str, Any]) -> tuple[Literal["route", "redirect",
-                                                                "direct_response"], str]:
-    if _dict(http.get("redirect")) is not None:
-        red = _dict(http.get("redirect")) or {}
-        target = "".join(str(x) for x in (
-            f"{red['scheme']}://" if _str(red.get("scheme")) else "",
-            red.get("authority") or "",
-            red.get("uri") or "",
-        ))
-        return "redirect", f"redirect {target or '(same URL)'}"
+def redirect_target(redirect: Mapping[str, Any], server_port: int = 80) -> str:
+    """The redirect an ``HTTPRedirect`` answers with on a plain server written on
+    ``server_port`` (``ApplyRedirect`` in ``route.go``), in one canonical form so that equal
+    redirects compare equal: ``SCHEME://AUTHORITY[:PORT]PATH CODE``, where ``{host}`` and
+    ``{path}`` stand for the request's own. ``require_tls`` is the same as ``{scheme: https}``:
+    a 301 to ``https://{host}{path}``."""
+    scheme = (_str(redirect.get("scheme")) or "http").lower()
+    authority = _str(redirect.get("authority")) or "{host}"
+    port = _int(redirect.get("port"))
+    if port is None and _str(redirect.get("derivePort")) == "FROM_REQUEST_PORT":
+        port = server_port
+    if (port, scheme) in ((80, "http"), (443, "https")):
+        port = None  # istiod clears the default port of the scheme
+    port_text = f":{port}" if port else ""
+    uri = _str(redirect.get("uri")) or "{path}"
+    code = _int(redirect.get("redirectCode")) or 301
+    return f"{scheme}://{authority}{port_text}{uri} {code}"
+
+
+#: What Envoy answers a ``require_tls: ALL`` virtual host with.
+REQUIRE_TLS_REDIRECT = "https://{host}{path} 301"
+
+
+def _destination_text(http: Mapping[str, Any], port: int
+                      ) -> tuple[Literal["route", "redirect", "direct_response"], str]:
+    red = _dict(http.get("redirect"))
+    if red is not None:
+        return "redirect", redirect_target(red, port)
     direct = _dict(http.get("directResponse"))
     if direct is not None:
         return "direct_response", f"direct response {direct.get('status')}"
@@ -856,8 +899,8 @@ def _destination_text(http: Mapping[str, Any]) -> tuple[Literal["route", "redire
         dd = _dict(d) or {}
         dest = _dict(dd.get("destination")) or {}
         host = _str(dest.get("host")) or "?"
-        port = _dict(dest.get("port")) or {}
-        number, pname = _int(port.get("number")), _str(port.get("name"))
+        dest_port = _dict(dest.get("port")) or {}
+        number, pname = _int(dest_port.get("number")), _str(dest_port.get("name"))
         weight = _int(dd.get("weight"))
         if weight == 0 and len(_list(http.get("route"))) > 1:
             continue
@@ -868,14 +911,15 @@ def _destination_text(http: Mapping[str, Any]) -> tuple[Literal["route", "redire
 
 def build_routes(vs: _VirtualService, port: int, gateway: str,
                  pod_labels: Mapping[str, str]) -> list[Route]:
-    """``BuildHTTPRoutesForVirtualService`` for one Gateway of the VirtualService."""
+    """``BuildHTTPRoutesForVirtualService`` for one Gateway of the VirtualService; ``port`` is
+    the server's written port, which ``match.port`` is compared with."""
     out: list[Route] = []
     ref = vs.ref
     for i, raw in enumerate(vs.http):
         http = _dict(raw)
         if http is None:
             continue
-        action, dest = _destination_text(http)
+        action, dest = _destination_text(http, port)
         matches = _list(http.get("match"))
         catchall = False
         if not matches:
@@ -982,9 +1026,14 @@ def build_route_config(
     *,
     ingress: IngressOptions = DEFAULT_INGRESS,
     extra_ingresses: Sequence[Mapping[str, Any]] = (),
+    port_map: Mapping[int, int] | None = None,
 ) -> RouteConfig:
     """istiod's ``http.<port>`` for a gateway workload labelled ``pod_labels`` (``resources``
-    read already, or not; ``extra_ingresses`` added to them)."""
+    read already, or not; ``extra_ingresses`` added to them). ``port`` is the listener's
+    port; ``port_map`` translates a written server port to it (``resolvePorts``: the
+    targetPort of the Service port of that number among the Services selecting the pods; a
+    port no Service maps stays as written)."""
+    translate = port_map or {}
     source = resources if isinstance(resources, RoutingInput) else RoutingInput(resources)
     gateways, services = source.collect(ingress, extra_ingresses)
     labels = dict(pod_labels)
@@ -997,11 +1046,14 @@ def build_route_config(
     port_taken = False
     for gw in applied:
         for srv in gw.servers:
-            if srv.number != port:
+            if srv.number is None or translate.get(srv.number, srv.number) != port:
                 continue
             ref = f"Gateway {gw.key} spec.servers[{srv.index}]"
             if srv.bind:
-                notes.append(f"{ref}: bind {srv.bind} is not modelled; server ignored")
+                # istiod gives a server with ``bind`` a listener (and route configuration
+                # ``http.<port>.<bind>``) of its own: requests to the pod's address never
+                # reach it.
+                notes.append(f"{ref}: bind {srv.bind} has its own listener; not on {port}")
                 continue
             if srv.has_tls:
                 dups = [h for h in srv.hosts if h in tls_hosts and tls_hosts[h] == srv.bind]
@@ -1013,7 +1065,8 @@ def build_route_config(
                     tls_hosts[h] = srv.bind
             proto = srv.protocol if srv.protocol in _KNOWN_PROTOCOLS else "UNSUPPORTED"
             is_tls_server = srv.has_tls and proto not in HTTP_PROTOCOLS
-            server = MergedServer(gw.key, srv.index, proto, srv.hosts, srv.https_redirect)
+            server = MergedServer(gw.key, srv.index, proto, srv.hosts, srv.https_redirect,
+                                  srv.number)
             if port_taken:
                 if first_plain is None:
                     notes.append(f"{ref}: port {port} is already a TLS port; not modelled")
@@ -1043,6 +1096,7 @@ def build_route_config(
 
     vhosts: dict[str, _VHostBuilder] = {}
     cache: dict[tuple[Any, ...], list[Route]] = {}  # Ingress-derived VirtualServices
+    per_gateway: dict[tuple[str, str, str], list[Route]] = {}
     labels_key = tuple(sorted(labels.items()))
     for ms in merged:
         for vs in by_gateway.get(ms.gateway, []):
@@ -1050,11 +1104,18 @@ def build_route_config(
             hosts = intersection(server_hosts, vs.hosts)
             if not hosts:
                 continue
-            key = (port, labels_key, ms.gateway, vs.namespace, vs.name)
-            known = cache if vs.ingress_semantics else source.routes
-            routes = known.get(key)
+            # istiod builds a VirtualService's routes once per Gateway in a route
+            # configuration (``gatewayRoutes`` cache): a second server of the Gateway, written
+            # on another port that resolved to this listener, reuses the first one's routes.
+            local_key = (ms.gateway, vs.namespace, vs.name)
+            routes = per_gateway.get(local_key)
             if routes is None:
-                routes = known[key] = build_routes(vs, port, ms.gateway, labels)
+                key = (ms.written_port, labels_key, ms.gateway, vs.namespace, vs.name)
+                known = cache if vs.ingress_semantics else source.routes
+                routes = known.get(key)
+                if routes is None:
+                    routes = known[key] = build_routes(vs, ms.written_port, ms.gateway, labels)
+                per_gateway[local_key] = routes
             if not routes:
                 continue
             for h in hosts:

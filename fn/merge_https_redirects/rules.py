@@ -27,13 +27,13 @@ _RULES = [
     Rule("MHR000", "summary", "info", "Summary of what the run changed."),
     Rule("MHR001", "redirect-server-removed", "info",
          "A port-80 httpsRedirect server was removed from a Gateway; the dedicated Gateway of "
-         "its selector now redirects that host."),
+         "each gateway workload it reached now redirects that host."),
     Rule("MHR002", "dedicated-gateway-added", "info",
          "A dedicated redirect Gateway (hosts [\"*\"], httpsRedirect, no VirtualService bound) "
-         "was added for a gateway selector."),
+         "was added for one or more gateway workloads."),
     Rule("MHR003", "dedicated-gateway-reused", "info",
-         "An existing Gateway already has the dedicated shape and is kept as the selector's "
-         "redirect Gateway."),
+         "An existing Gateway already has the dedicated shape and is kept as the redirect "
+         "Gateway of the gateway workloads it reaches."),
     Rule("MHR004", "gateway-deleted", "info",
          "A Gateway left without servers was deleted."),
     Rule("MHR005", "gateway-reference-dropped", "info",
@@ -46,17 +46,29 @@ _RULES = [
     Rule("MHR007", "host-not-served", "warning",
          "IST0132: a VirtualService host is not served by any server of a Gateway it references."),
     Rule("MHR008", "conflict", "error",
-         "A plain port-80 server would capture or expose a redirected host, or a non-HTTP server "
-         "shares the port: the selector's Gateways are left unchanged."),
+         "The routing simulation shows that the rewrite would change how a host answers plain "
+         "HTTP on a gateway workload (a plain server would capture or expose a redirected host, "
+         "a non-HTTP server owns the port...), or no dedicated Gateway could reach the workload "
+         "alone: the Gateways reaching that workload are left unchanged."),
     Rule("MHR009", "conflict-skipped", "warning",
-         "onConflict: skip left a conflicting selector's Gateways unchanged."),
+         "onConflict: skip left the Gateways of a conflicting gateway workload unchanged."),
     Rule("MHR010", "invalid-resource", "error",
          "An Istio resource has a field of the wrong type or shape; it is left untouched."),
     Rule("MHR011", "routing-regression", "error",
-         "The rewrite would change which names pass HTTP-01 or which hosts are redirected; "
-         "nothing was changed (a bug: please report it)."),
+         "The rewrite would change how a host answers plain HTTP, or which names pass HTTP-01, "
+         "and could not be planned without it; nothing was changed (a bug: please report it)."),
     Rule("MHR012", "legacy-api", "warning",
          "A resource uses an API version that current controllers no longer serve."),
+    Rule("MHR013", "duplicate-resource", "error",
+         "Two resources of the input share group, kind, namespace and name: which one applies "
+         "is ambiguous, so nothing was changed."),
+    Rule("MHR014", "workloads-assumed", "info",
+         "The input does not tell the gateway pods' labels: the rewrite was proven on every pod "
+         "the Gateway selectors allow (set gatewayLabels to be exact)."),
+    Rule("MHR015", "bind-redirect-kept", "warning",
+         "A port-80 httpsRedirect server with `bind` has a listener of its own, which the "
+         "dedicated Gateway does not reach: it was left in place, and the challenge for its "
+         "hosts stays redirected on that address."),
     # --- the HTTP-01 checker (check mode, explain) ---
     Rule("MHR020", "http01-summary", "info", "Summary of the HTTP-01 check."),
     Rule("MHR021", "http01-redirected", "error",

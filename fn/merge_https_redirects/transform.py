@@ -17,16 +17,16 @@ of its own) that has port-80 redirect servers:
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from merge_https_redirects import dedicated
 from merge_https_redirects.config import Config
 from merge_https_redirects.istio import (
-    REDIRECT_PROTOCOLS,
     Gateway,
     Server,
     VirtualService,
@@ -40,7 +40,13 @@ from merge_https_redirects.istio import (
 )
 from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
-from merge_https_redirects.workloads import could_be_gateway, gateway_labels
+from merge_https_redirects.workloads import (
+    Workload,
+    could_be_gateway,
+    gateway_labels,
+    gateway_selectors,
+)
+from merge_https_redirects.workloads import collect as collect_workloads
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
@@ -115,7 +121,7 @@ class Outcome:
     """What a run decided: changes per resource position, new resources, results, and every
     dedicated Gateway after the run (added and reused, for the chart generator)."""
 
-    __slots__ = ("added", "changes", "dedicated", "results")
+    __slots__ = ("added", "changes", "dedicated", "results", "unplaceable")
 
     def __init__(self, *, changes: dict[int, Change] | None = None,
                  added: list[dict[str, Any]] | None = None,
@@ -125,6 +131,8 @@ class Outcome:
         self.added: list[dict[str, Any]] = [] if added is None else added
         self.results: list[Result] = [] if results is None else results
         self.dedicated: list[dict[str, Any]] = [] if dedicated is None else dedicated
+        #: workloads no dedicated Gateway could reach alone (index -> why): refused
+        self.unplaceable: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return (f"Outcome(changes={self.changes!r}, added={self.added!r}, "
@@ -147,18 +155,20 @@ _METADATA = {"name": True, "namespace": True, "labels": True, "creationTimestamp
              "annotations": _checker_annotation}
 #: Istio, cert-manager and Ingress objects: everything but unrelated annotations and status.
 _READ_OBJECT = {"apiVersion": True, "kind": True, "metadata": _METADATA, "spec": True}
+_CONTAINERS = {"name": True, "image": True, "ports": True}
 _POD_TEMPLATE = {
     "metadata": {"labels": True, "annotations": _is_inject_template},
-    "spec": {"containers": {"name": True, "image": True}},
+    "spec": {"containers": _CONTAINERS},
 }
-#: Deployments, Pods, Services: only what tells a gateway workload and its labels.
+#: Deployments, Pods, Services: only what tells a gateway workload, its labels and the port
+#: translation of its Services.
 _READ_WORKLOAD = {
     "apiVersion": True,
     "kind": True,
     "metadata": {"name": True, "namespace": True, "labels": True,
                  "annotations": _is_inject_template},
-    "spec": {"selector": True, "template": _POD_TEMPLATE,
-             "containers": {"name": True, "image": True}},
+    "spec": {"selector": True, "template": _POD_TEMPLATE, "containers": _CONTAINERS,
+             "ports": True},
 }
 _WORKLOAD_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"),
                    ("", "Pod"), ("", "Service")}
@@ -178,6 +188,8 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
         return _READ_OBJECT
     if (group, kind) in _WORKLOAD_KINDS:
         return _READ_WORKLOAD
+    if group == "install.istio.io" and kind == "IstioOperator":
+        return _READ_OBJECT
     return False
 
 
@@ -210,7 +222,10 @@ class _GatewayEntry(NamedTuple):
 
 
 def _is_redirect(server: Server, ports: Sequence[int]) -> bool:
-    return server.port in ports and server.protocol in REDIRECT_PROTOCOLS and server.https_redirect
+    """A *redirect server*: on a configured port, of a protocol istiod treats as HTTP, with
+    ``httpsRedirect``, on the default listener (a ``bind`` server has a listener of its own)."""
+    return (server.port in ports and server.is_http and server.https_redirect
+            and not server.bind)
 
 
 def _is_catch_all(server: Server) -> bool:
@@ -224,10 +239,14 @@ def _selector_text(selector: Selector) -> str:
 
 
 def transform(resources: Sequence[Resource], config: Config,
-              other_paths: Iterable[str] = ()) -> Outcome:
+              other_paths: Iterable[str] = (), *,
+              workloads: Sequence[Workload] | None = None,
+              refused: Mapping[int, str] | None = None) -> Outcome:
     """The merge rewrite; see the module docstring. ``other_paths``: the path annotations of
     the bundle's resources left out of ``resources`` (kinds the function does not read): a new
-    Gateway's file must not collide with them either."""
+    Gateway's file must not collide with them either. ``workloads``: the gateway workloads
+    (default: :func:`workloads_of`); ``refused``: workloads (by index) the proof refused, and
+    why: no Gateway reaching them changes, and no new Gateway reaches them."""
     outcome = Outcome()
     gateways: list[_GatewayEntry] = []
     services: list[tuple[Resource, VirtualService]] = []
@@ -256,6 +275,9 @@ def transform(resources: Sequence[Resource], config: Config,
                 services.append((res, vs_view))
         for path, problem in problems:
             outcome.results.append(_invalid(res, path, f"{path} {problem}"))
+    if workloads is None:
+        workloads = workloads_of(resources, config)
+    refused = refused or {}
 
     bound: dict[GatewayKey, list[tuple[Resource, VirtualService]]] = {}
     for res, vs in services:
@@ -264,9 +286,22 @@ def transform(resources: Sequence[Resource], config: Config,
             if target is not None:
                 bound.setdefault(target, []).append((res, vs))
 
-    groups: dict[Selector, list[_GatewayEntry]] = {}
-    for entry in gateways:
-        groups.setdefault(entry.view.selector, []).append(entry)
+    ports = config.ports
+    plan = _plan(gateways, workloads, ports, refused)
+    for n, why in sorted({**refused, **plan.unplaceable}.items()):
+        outcome.results.extend(_refusal(n, workloads, why, gateways, ports, bound, config))
+    outcome.unplaceable = plan.unplaceable
+    if plan.unplaceable:
+        return outcome  # the proof refuses these workloads and plans again
+    for entry, server in plan.bind_redirects:
+        outcome.results.append(Result(
+            rule("MHR015"),
+            f"spec.servers[{server.index}] (port {server.port}, hosts "
+            f"{', '.join(server.hosts) or '-'}) redirects on its own listener (bind "
+            f"{server.bind}): left in place, so the challenge for its hosts stays redirected "
+            "on that address",
+            resource=entry.resource.ref, field_path=f"spec.servers[{server.index}]",
+            file=entry.resource.file))
 
     by_key = {e.key: e for e in gateways}
     taken_names = {e.key for e in gateways}
@@ -275,108 +310,73 @@ def transform(resources: Sequence[Resource], config: Config,
     dedicated_keys: set[GatewayKey] = set()
     edited_gateways: set[GatewayKey] = set()
     removed_servers = 0
-    added = reused = 0
+    covered: dict[int, list[GatewayKey]] = {}  # workload -> the Gateways redirecting it now
+
+    for entry in plan.reused:
+        dedicated_keys.add(entry.key)
+        outcome.dedicated.append(_strip_bookkeeping(entry.resource.value or {}))
+        reached = [n for n in plan.needing if workloads[n].selected_by(entry.view.selector)]
+        for n in reached:
+            covered.setdefault(n, []).append(entry.key)
+        outcome.results.append(Result(
+            rule("MHR003"),
+            f"kept as the redirect Gateway of {_workloads_text(workloads, reached)}",
+            resource=entry.resource.ref, file=entry.resource.file,
+        ))
     first_new = True
-    ports = config.ports
+    for selector, new_ports in plan.new.items():
+        sources = [e for e in plan.removable if e.view.selector == selector] or plan.removable
+        new_gateway = _new_gateway(
+            selector, sources, new_ports, config, first_new, taken_names, taken_paths
+        )
+        first_new = False
+        meta = new_gateway["metadata"]
+        key = (meta["namespace"], meta["name"])
+        taken_names.add(key)
+        dedicated_keys.add(key)
+        reached = [n for n in plan.needing if workloads[n].selected_by(selector)]
+        for n in reached:
+            covered.setdefault(n, []).append(key)
+        outcome.added.append(new_gateway)
+        outcome.dedicated.append(_strip_bookkeeping(new_gateway))
+        outcome.results.append(Result(
+            rule("MHR002"),
+            f"added dedicated redirect Gateway {key[0]}/{key[1]} with selector "
+            f"{_selector_text(selector)} on port(s) {', '.join(map(str, new_ports))} for "
+            f"{_workloads_text(workloads, reached)}",
+            resource=ResourceRef(new_gateway["apiVersion"], "Gateway", key[1], key[0]),
+            file=_new_file_ref(new_gateway),
+        ))
 
-    for selector, members in groups.items():
-        redirects = [(e, s) for e in members for s in e.view.servers if _is_redirect(s, ports)]
-        if not redirects:
-            continue
-        needed = sorted({s.port for _, s in redirects})
-        # Gateways of overlapping selectors (one a subset of the other; none = every workload)
-        # share gateway pods, so their plain servers on the port count too.
-        neighbours = [e for other, group in groups.items() if other != selector
-                      and _overlap(selector, other) for e in group]
-        conflicts = _conflicts([*members, *neighbours], needed, redirects, bound)
-        if conflicts:
-            skip = config.on_conflict == "skip"
-            for entry, server, why in conflicts:
-                outcome.results.append(Result(
-                    rule("MHR009" if skip else "MHR008"),
-                    f"selector {_selector_text(selector)}: {why}; "
-                    + ("its Gateways were left unchanged (onConflict: skip)" if skip else
-                       "no Gateway of this selector was changed (resolve the conflict, or set "
-                       "onConflict: skip)"),
-                    resource=entry.resource.ref,
-                    field_path=f"spec.servers[{server.index}]",
-                    file=entry.resource.file,
-                    # the group left unchanged (the conflicting server may belong to a
-                    # Gateway of an overlapping selector)
-                    extra_tags=(("selector", _selector_text(selector)),),
-                ))
-            continue
-
-        chosen = _choose_dedicated(members, needed, ports)
-        covered: dict[int, GatewayKey] = {}
-        for entry in chosen:
-            for server in entry.view.servers:
-                covered.setdefault(server.port, entry.key)
-            dedicated_keys.add(entry.key)
-            reused += 1
-            outcome.dedicated.append(_strip_bookkeeping(entry.resource.value or {}))
+    for entry in plan.removable:
+        remove = [s for s in entry.view.servers if _is_redirect(s, ports)]
+        removed_servers += len(remove)
+        edited_gateways.add(entry.key)
+        res = entry.resource
+        detail = "; ".join(
+            f"spec.servers[{s.index}] (port {s.port}, hosts {', '.join(s.hosts) or '-'})"
+            for s in remove
+        )
+        now = sorted({k for n in plan.reach[entry.key] for k in covered.get(n, [])})
+        covering = ", ".join(f"{ns}/{name}" for ns, name in now) or "the dedicated Gateway"
+        if len(remove) == len(entry.view.servers):
+            deleted.add(entry.key)
+            outcome.changes[res.position] = Change(delete=True)
             outcome.results.append(Result(
-                rule("MHR003"),
-                f"kept as the redirect Gateway of selector {_selector_text(selector)}",
-                resource=entry.resource.ref, file=entry.resource.file,
+                rule("MHR004"),
+                f"deleted: it only held redirect server(s) {detail}, now served by {covering}",
+                resource=res.ref, file=res.file,
             ))
-        missing = [p for p in needed if p not in covered]
-        new_gateway: dict[str, Any] | None = None
-        if missing:
-            new_gateway = _new_gateway(
-                selector, members, missing, config, first_new, taken_names, taken_paths
+        else:
+            outcome.changes[res.position] = Change(
+                remove=tuple(("spec", "servers", s.index) for s in remove)
             )
-            first_new = False
-            meta = new_gateway["metadata"]
-            key = (meta["namespace"], meta["name"])
-            taken_names.add(key)
-            dedicated_keys.add(key)
-            for p in missing:
-                covered[p] = key
-            outcome.added.append(new_gateway)
-            outcome.dedicated.append(_strip_bookkeeping(new_gateway))
-            added += 1
             outcome.results.append(Result(
-                rule("MHR002"),
-                f"added dedicated redirect Gateway {key[0]}/{key[1]} for selector "
-                f"{_selector_text(selector)} on port(s) {', '.join(map(str, missing))}",
-                resource=ResourceRef(new_gateway["apiVersion"], "Gateway", key[1], key[0]),
-                file=_new_file_ref(new_gateway),
+                rule("MHR001"),
+                f"removed redirect server(s) {detail}; {covering} redirects them now",
+                resource=res.ref, field_path=f"spec.servers[{remove[0].index}]",
+                file=res.file,
             ))
-
-        for entry in members:
-            if entry.key in dedicated_keys:
-                continue
-            remove = [s for s in entry.view.servers if _is_redirect(s, ports)]
-            if not remove:
-                continue
-            removed_servers += len(remove)
-            edited_gateways.add(entry.key)
-            res = entry.resource
-            detail = "; ".join(
-                f"spec.servers[{s.index}] (port {s.port}, hosts {', '.join(s.hosts) or '-'})"
-                for s in remove
-            )
-            if len(remove) == len(entry.view.servers):
-                deleted.add(entry.key)
-                outcome.changes[res.position] = Change(delete=True)
-                outcome.results.append(Result(
-                    rule("MHR004"),
-                    f"deleted: it only held redirect server(s) {detail}, now served by "
-                    f"{_covering_text(covered, remove)}",
-                    resource=res.ref, file=res.file,
-                ))
-            else:
-                outcome.changes[res.position] = Change(
-                    remove=tuple(("spec", "servers", s.index) for s in remove)
-                )
-                outcome.results.append(Result(
-                    rule("MHR001"),
-                    f"removed redirect server(s) {detail}; {_covering_text(covered, remove)} "
-                    "redirects them now",
-                    resource=res.ref, field_path=f"spec.servers[{remove[0].index}]",
-                    file=res.file,
-                ))
 
     unreadable = [r for r in outcome.results if r.rule.id in ("MHR010", "MHR101")]
     if config.strict and unreadable:
@@ -395,16 +395,167 @@ def transform(resources: Sequence[Resource], config: Config,
     outcome.results.append(Result(
         rule("MHR000"),
         f"removed {removed_servers} redirect server(s) from {len(edited_gateways)} Gateway(s); "
-        f"added {added} and reused {reused} dedicated Gateway(s); deleted {len(deleted)} "
-        f"Gateway(s) and {vs_deleted} VirtualService(s)",
+        f"added {len(plan.new)} and reused {len(plan.reused)} dedicated Gateway(s); deleted "
+        f"{len(deleted)} Gateway(s) and {vs_deleted} VirtualService(s)",
     ))
     return outcome
 
 
-def _overlap(a: Selector, b: Selector) -> bool:
-    """Whether some pod can match both selectors (one is a subset of the other)."""
-    set_a, set_b = set(a or ()), set(b or ())
-    return set_a <= set_b or set_b <= set_a
+def workloads_of(resources: Sequence[Resource], config: Config) -> tuple[Workload, ...]:
+    """The gateway workloads of the bundle (:func:`merge_https_redirects.workloads.collect`)."""
+    values = [v for v in (r.value for r in resources if r.load is not None and not r.local_config)
+              if v is not None]
+    return collect_workloads(values, configured=config.gateway_labels,
+                             selectors=gateway_selectors(values),
+                             ingress_selector=config.ingress_selector)
+
+
+def _workloads_text(workloads: Sequence[Workload], indices: Iterable[int]) -> str:
+    chosen = [workloads[n] for n in indices]
+    if not chosen:
+        return "no gateway workload"
+    return "workload(s) " + "; ".join(w.describe() for w in chosen)
+
+
+class _Plan:
+    """Which Gateways change: the removable ones (every redirect server goes), the dedicated
+    Gateways kept and the selectors (with ports) of new ones, per workload."""
+
+    __slots__ = ("bind_redirects", "needing", "new", "reach", "removable", "reused",
+                 "unplaceable")
+
+    def __init__(self) -> None:
+        self.removable: list[_GatewayEntry] = []
+        self.reused: list[_GatewayEntry] = []
+        self.new: dict[Selector, list[int]] = {}
+        self.needing: set[int] = set()
+        self.reach: dict[GatewayKey, list[int]] = {}
+        self.unplaceable: dict[int, str] = {}
+        self.bind_redirects: list[tuple[_GatewayEntry, Server]] = []
+
+
+def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
+          ports: Sequence[int], refused: Mapping[int, str]) -> _Plan:
+    """Per gateway workload (``pilot/pkg/model/push_context.go`` ``mergeGateways``: every
+    Gateway whose selector is a subset of the pod's labels applies), after the rewrite
+    exactly one catch-all redirect server must reach each listener that loses redirect
+    servers: an existing one (any Gateway, selector-less included) or one new dedicated
+    Gateway per chosen selector -- never two on one pod (IST0145)."""
+    plan = _Plan()
+    for entry in gateways:
+        plan.reach[entry.key] = [n for n, w in enumerate(workloads)
+                                 if w.selected_by(entry.view.selector)]
+    frozen = set(refused)
+    # Listeners already redirected by a catch-all server that stays: (workload, port).
+    kept: set[tuple[int, int]] = set()
+    needs: dict[int, set[int]] = {p: set() for p in ports}  # written port -> workloads
+    for entry in gateways:
+        reach = plan.reach[entry.key]
+        redirects = [s for s in entry.view.servers if _is_redirect(s, ports)]
+        plan.bind_redirects += [(entry, s) for s in entry.view.servers
+                                if s.bind and s.port in ports and s.https_redirect
+                                and s.is_http]
+        dedicated_shape = _is_dedicated_shape(entry)
+        # A Gateway that reaches no known workload is left alone: nothing proves its change.
+        removable = (bool(redirects) and bool(reach) and not dedicated_shape
+                     and not frozen & set(reach))
+        if removable:
+            plan.removable.append(entry)
+            plan.needing.update(reach)
+            for s in redirects:
+                needs[s.port].update(reach)
+        for s in entry.view.servers:
+            if removable and _is_redirect(s, ports):
+                continue
+            if _is_catch_all(s) and s.https_redirect and s.is_http and not s.bind:
+                kept.update((n, workloads[n].resolve(s.port)) for n in reach)
+    for entry in gateways:
+        if _is_dedicated_shape(entry) and any(
+            n in needs[p] and workloads[n].resolve(s.port) == workloads[n].resolve(p)
+            for n in plan.reach[entry.key] for s in entry.view.servers for p in ports
+        ):
+            plan.reused.append(entry)
+    candidates: list[Selector] = []
+    for entry in plan.removable:
+        if entry.view.selector not in candidates:
+            candidates.append(entry.view.selector)
+    candidates.append(None)
+    candidates += [w.labels for w in workloads if not w.assumed and w.labels not in candidates]
+    for p in ports:
+        uncovered = {n for n in needs[p] if (n, workloads[n].resolve(p)) not in kept}
+        # Workloads a new catch-all on p must not reach: refused ones, and listeners that
+        # keep a catch-all redirect (a second one would be IST0145).
+        forbidden = frozen | {n for n, w in enumerate(workloads)
+                              if (n, w.resolve(p)) in kept}
+        while uncovered:
+            best_key: tuple[int, int, int] | None = None
+            selector: Selector = None
+            for order, candidate in enumerate(candidates):
+                reached = {n for n, w in enumerate(workloads) if w.selected_by(candidate)}
+                gain = len(reached & uncovered)
+                if not gain or reached & forbidden:
+                    continue
+                # Prefer a selector reaching only the workloads that need it, then the one
+                # reaching most of them, then the Gateways' own selectors in input order.
+                key = (0 if reached <= uncovered else 1, -gain, order)
+                if best_key is None or key < best_key:
+                    best_key, selector = key, candidate
+            if best_key is None:
+                for n in sorted(uncovered):
+                    plan.unplaceable[n] = (
+                        f"no selector reaches its pods without also reaching pods that keep a "
+                        f"catch-all redirect on port {p}: one pod would see two '*' redirect "
+                        f"servers (IST0145); set gatewayLabels to the gateway pods' labels")
+                break
+            plan.new.setdefault(selector, [])
+            if p not in plan.new[selector]:
+                plan.new[selector].append(p)
+            reached = {n for n, w in enumerate(workloads) if w.selected_by(selector)}
+            uncovered -= reached
+            forbidden |= reached
+    return plan
+
+
+def _is_dedicated_shape(entry: _GatewayEntry) -> bool:
+    """Only catch-all redirect servers, on distinct ports: kept as a redirect Gateway."""
+    servers = entry.view.servers
+    ports = [s.port for s in servers]
+    return bool(servers) and len(set(ports)) == len(ports) and all(
+        _is_catch_all(s) and s.https_redirect and s.is_http and not s.bind for s in servers)
+
+
+def _refusal(n: int, workloads: Sequence[Workload], why: str,
+             gateways: Sequence[_GatewayEntry], ports: Sequence[int],
+             bound: dict[GatewayKey, list[tuple[Resource, VirtualService]]],
+             config: Config) -> list[Result]:
+    """MHR008 (MHR009 with ``onConflict: skip``) for a refused workload: the conflict rules'
+    explanation where one applies, and the simulated change that decided."""
+    workload = workloads[n]
+    members = [e for e in gateways if workload.selected_by(e.view.selector)]
+    redirects = [(e, s) for e in members for s in e.view.servers if _is_redirect(s, ports)]
+    skip = config.on_conflict == "skip"
+    tail = ("its Gateways were left unchanged (onConflict: skip)" if skip else
+            "no Gateway reaching it was changed (resolve the conflict, or set onConflict: "
+            "skip)")
+    hints = _conflicts(members, ports, redirects, bound)
+    out = []
+    tags = (("workload", workload.describe()),)
+    for entry, server, hint in hints[:3]:
+        out.append(Result(
+            rule("MHR009" if skip else "MHR008"),
+            f"workload {workload.describe()}: {hint}; {why}; {tail}",
+            resource=entry.resource.ref, field_path=f"spec.servers[{server.index}]",
+            file=entry.resource.file, extra_tags=tags))
+    if not out:
+        first = redirects[0][0] if redirects else (members[0] if members else None)
+        index = redirects[0][1].index if redirects else None
+        out.append(Result(
+            rule("MHR009" if skip else "MHR008"),
+            f"workload {workload.describe()}: {why}; {tail}",
+            resource=first.resource.ref if first else None,
+            field_path=f"spec.servers[{index}]" if index is not None else None,
+            file=first.resource.file if first else None, extra_tags=tags))
+    return out
 
 
 def _invalid(res: Resource, path: str, message: str) -> Result:
@@ -415,11 +566,6 @@ def _invalid(res: Resource, path: str, message: str) -> Result:
         field_path=path or None,
         file=res.file,
     )
-
-
-def _covering_text(covered: dict[int, GatewayKey], servers: Sequence[Server]) -> str:
-    keys = sorted({covered[s.port] for s in servers if s.port in covered})
-    return ", ".join(f"{ns}/{name}" for ns, name in keys) or "the dedicated Gateway"
 
 
 def _where(entry: _GatewayEntry, server: Server) -> str:
@@ -444,7 +590,7 @@ def _conflicts(
 
     for entry in members:
         for server in entry.view.servers:
-            if server.port not in ports or _is_redirect(server, ports):
+            if server.port not in ports or _is_redirect(server, ports) or server.bind:
                 continue
             here = _where(entry, server)
             same_port = by_port.get(server.port, [])
@@ -496,36 +642,20 @@ def _conflicts(
     return found
 
 
-def _choose_dedicated(
-    members: Sequence[_GatewayEntry], needed: Sequence[int], ports: Sequence[int]
-) -> list[_GatewayEntry]:
-    """Existing Gateways of the dedicated shape to keep, fewest first: each holds only
-    catch-all redirect servers on distinct configured ports."""
-    candidates = []
-    for entry in members:
-        servers = entry.view.servers
-        if not servers:
-            continue
-        server_ports = [s.port for s in servers]
-        if len(set(server_ports)) != len(server_ports):
-            continue
-        # every server a catch-all redirect (servers on ports not configured are left alone)
-        if all(_is_redirect(s, server_ports) and _is_catch_all(s) for s in servers):
-            candidates.append(entry)
-    candidates.sort(key=lambda e: (-len(e.view.servers), e.view.namespace, e.view.name))
-    chosen: list[_GatewayEntry] = []
-    covered: set[int] = set()
-    for entry in candidates:
-        entry_ports = {s.port for s in entry.view.servers if s.port in ports}
-        if entry_ports & covered:
-            continue
-        if entry_ports & set(needed):
-            chosen.append(entry)
-            covered |= entry_ports
-    return chosen
-
-
 _SLUG = re.compile(r"[^a-z0-9]+")
+
+
+#: istiod's ``ValidateGateway``: a Gateway name is a DNS-1123 label.
+MAX_NAME = 63
+
+
+def _fit(name: str, limit: int = MAX_NAME) -> str:
+    """``name`` cut to ``limit`` characters with a short hash of the whole, so that two long
+    names stay two names, deterministically."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[:limit - 7].rstrip('-')}-{digest}"
 
 
 def _new_name(
@@ -536,10 +666,10 @@ def _new_name(
     else:
         suffix = "all-workloads" if selector is None else "-".join(v for _, v in selector)
         candidate = f"{base}-{_SLUG.sub('-', suffix.lower()).strip('-') or 'selector'}"
-    candidate = candidate[:253].rstrip("-.")
+    candidate = _fit(candidate.strip("-"))
     name, n = candidate, 2
     while (namespace, name) in taken:
-        name = f"{candidate[:249]}-{n}"
+        name = _fit(f"{candidate}-{n}")
         n += 1
     return name
 

@@ -47,10 +47,10 @@ def test_defaults(obj: Any) -> None:
 
 
 def test_configmap_every_field() -> None:
-    config = parse_config(configmap(mode="merge", name="redirect.to-https", namespace="gw-1",
+    config = parse_config(configmap(mode="merge", name="redirect-to-https", namespace="gw-1",
                                     ports="8080, 80", onConflict="skip"))
     assert config.mode == "merge"
-    assert config.name == "redirect.to-https"
+    assert config.name == "redirect-to-https"
     assert config.namespace == "gw-1"
     assert config.ports == (80, 8080)
     assert config.on_conflict == "skip"
@@ -85,9 +85,11 @@ def test_typed_metadata_and_annotations_are_not_fields() -> None:
 @pytest.mark.parametrize(("obj", "expected"), [
     (typed(mode="rewrite"), "field `mode` must be one of merge, check, got 'rewrite'"),
     (typed(mode=1), "field `mode` must be a string, got an integer"),
-    (typed(name="Redirect"), "field `name` must be a DNS-1123 subdomain"),
-    (typed(name="-redirect"), "field `name` must be a DNS-1123 subdomain"),
-    (typed(name="a" * 254), "field `name` must be a DNS-1123 subdomain"),
+    (typed(name="Redirect"), "field `name` must be a DNS-1123 label"),
+    (typed(name="-redirect"), "field `name` must be a DNS-1123 label"),
+    (typed(name="a" * 64), "field `name` must be a DNS-1123 label"),
+    # istiod's ValidateGateway rejects a dotted Gateway name
+    (typed(name="redirect.to-https"), "field `name` must be a DNS-1123 label"),
     (typed(name=["x"]), "field `name` must be a string, got a list"),
     (typed(namespace="istio.system"), "field `namespace` must be a DNS-1123 label"),
     (typed(namespace="a" * 64), "field `namespace` must be a DNS-1123 label"),
@@ -203,10 +205,19 @@ def test_configmap_data_not_a_map() -> None:
 
 def test_gateway_labels_in_both_forms() -> None:
     assert parse_config(typed(gatewayLabels={"istio": "ingress"})).gateway_labels == (
-        ("istio", "ingress"),)
+        (("istio", "ingress"),),)
     assert parse_config(configmap(gatewayLabels="istio=ingress, app=gw")).gateway_labels == (
-        ("app", "gw"), ("istio", "ingress"))
+        (("app", "gw"), ("istio", "ingress")),)
     assert parse_config(None).gateway_labels is None
+
+
+def test_gateway_labels_lists_one_label_set_per_workload() -> None:
+    two = ((("istio", "ingressgateway"),), (("app", "edge"), ("istio", "edge")))
+    assert parse_config(typed(gatewayLabels=[{"istio": "ingressgateway"},
+                                             {"istio": "edge", "app": "edge"}])
+                        ).gateway_labels == two
+    assert parse_config(configmap(gatewayLabels="istio=ingressgateway; istio=edge,app=edge")
+                        ).gateway_labels == two
 
 
 @pytest.mark.parametrize("value", [[], "istio", {"istio": 1}, {}])

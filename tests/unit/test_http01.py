@@ -16,8 +16,8 @@ from merge_https_redirects.http01 import (
     check_results,
     explain_table,
     gateway_workloads,
-    regressions,
 )
+from merge_https_redirects.proof import regressions
 
 HOST = "shop.example.com"
 
@@ -132,9 +132,9 @@ def test_solver_route_precedes_a_user_well_known_route() -> None:
 
 def test_unroutable_on_configured_workload_labels() -> None:
     bundle = [issuer(ISTIO_SOLVER), certificate(HOST), dedicated_gateway()]
-    v = only(check(bundle, CheckOptions(workload_labels={"app": "edge"})))
+    v = only(check(bundle, CheckOptions(workload_labels=((("app", "edge"),),))))
     assert v.verdict == "unroutable"
-    assert "the configured gateway workload (app=edge)" in v.cause
+    assert "gatewayLabels[0] (app=edge)" in v.cause
 
 
 def test_impossible_for_a_wildcard_with_http01_only() -> None:
@@ -192,7 +192,7 @@ def test_gateway_workloads_sources() -> None:
     (w,) = gateway_workloads([helm_gateway_deployment()])
     assert w.label_map == {"app": "istio-ingress", "istio": "ingress"}
     assert not w.assumed
-    (c,) = gateway_workloads([], CheckOptions(workload_labels={"istio": "x"}))
+    (c,) = gateway_workloads([], CheckOptions(workload_labels=((("istio", "x"),),)))
     assert c.label_map == {"istio": "x"}
 
 
@@ -250,13 +250,13 @@ def test_regressions_report_lost_redirect_and_lost_pass() -> None:
               dedicated_gateway()]
     broken = [issuer(ISTIO_SOLVER), certificate(HOST), site_gateway(redirect=False), site_vs()]
     problems = regressions(before, broken)
-    assert any(p.startswith(f"http://{HOST}/") and "redirected before, now route" in p
-               for p in problems)
+    assert any(f"http://{HOST}/ on port 80 would change from redirect" in p
+               and "to route to" in p for p in problems)
     passing = [issuer(ISTIO_SOLVER), certificate(HOST), dedicated_gateway()]
     redirected = [*passing, site_gateway(), site_vs()]
     lost = regressions(passing, redirected)
-    assert any(p.startswith(f"{HOST} (Certificate shop/shop): passed before, now redirected")
-               for p in lost)
+    assert any(f"the HTTP-01 challenge of {HOST} (Certificate shop/shop) passes today and "
+               "would be redirected" in p for p in lost)
 
 
 def test_an_ip_address_is_served_by_the_catch_all_virtual_host() -> None:
@@ -270,8 +270,8 @@ def test_an_ip_address_is_served_by_the_catch_all_virtual_host() -> None:
     (lost,) = [v for v in check(after) if v.verdict != "pass"]
     assert lost.field_path == "spec.ipAddresses[0]"
     assert "virtual host * requires TLS" in lost.cause
-    assert any(p.startswith("192.0.2.10 (Certificate shop/shop): passed before, now redirected")
-               for p in regressions(before, after))
+    assert any("the HTTP-01 challenge of 192.0.2.10 (Certificate shop/shop) passes today and "
+               "would be redirected" in p for p in regressions(before, after))
 
 
 # --- explain -------------------------------------------------------------------------------------

@@ -128,7 +128,13 @@ def test_fixer_hook_conflict_fails_without_writing(repo_root: Path, tmp_path: Pa
         "apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata:\n"
         "  name: plain\n  namespace: istio-system\nspec:\n  selector:\n"
         "    istio: ingressgateway\n  servers:\n    - port: {number: 80, name: http, "
-        "protocol: HTTP}\n      hosts: ['*']\n", encoding="utf-8")
+        "protocol: HTTP}\n      hosts: ['*']\n"
+        # a default backend: every host without a route of its own is served over plain HTTP,
+        # which the catch-all redirect would take over
+        "---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n"
+        "  name: default-backend\n  namespace: istio-system\nspec:\n  hosts: ['*']\n"
+        "  gateways: [plain]\n  http:\n    - route:\n        - destination: {host: web}\n",
+        encoding="utf-8")
     before = _files(manifests)
 
     done = _run_hook(hook, ["deploy/istio"], tmp_path)

@@ -1,0 +1,283 @@
+"""The merge, proven: no rewrite is printed unless the routing simulation shows every host, on
+every gateway workload, answering plain HTTP as before.
+
+:func:`merge` plans the rewrite (:func:`merge_https_redirects.transform.transform`), then
+simulates istiod + Envoy on the configured ports of every gateway workload
+(:mod:`merge_https_redirects.routing`) before and after it, for every host name the bundle
+mentions (Gateway server hosts, VirtualService hosts, Certificate names, Ingress hosts), a name
+under each wildcard and one unrelated name: ``GET http://HOST/`` must get the same answer (the
+same redirect, the same route and destination, a 404 again). Two changes are intended and
+allowed: a 404 that becomes the catch-all's redirect, and a Certificate name's challenge that
+now reaches its solver. A name whose challenge passed must still pass (cert-manager's solver
+Ingress added, :mod:`merge_https_redirects.http01`).
+
+A workload whose answers would change is refused -- no Gateway reaching it changes, no new
+Gateway reaches it -- and the rewrite is planned again for the others, until the simulation
+accepts the whole plan (the refused set only grows, so this ends). Each refusal (MHR008, or
+MHR009 with ``onConflict: skip``) names the workload, the host, and the answers before and
+after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from merge_https_redirects import yamlio
+from merge_https_redirects.config import Config
+from merge_https_redirects.results import Result
+from merge_https_redirects.rules import rule
+from merge_https_redirects.transform import Outcome, Resource, transform, workloads_of
+from merge_https_redirects.workloads import Workload
+
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
+if TYPE_CHECKING:
+    from typing import Any
+
+    from merge_https_redirects.http01 import CheckOptions, _Pending
+    from merge_https_redirects.routing import Answer, RoutingInput
+
+#: The unrelated name every workload is asked about (``.invalid`` is never a real host).
+UNRELATED_HOST = "merge-https-redirects-unrelated.invalid"
+#: The label a wildcard host is probed with (``*.x`` -> ``<label>.x``).
+WILDCARD_LABEL = "merge-https-redirects-probe"
+#: How many changed hosts a refusal names (the rest are counted).
+SHOWN = 3
+
+
+class _Cached:
+    """A resource's value read once for the whole proof (plan, before, after, plan again)."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self, res: Resource) -> None:
+        self.value, self.error = res.read()
+
+    def __call__(self) -> Any:
+        from merge_https_redirects.transform import UnreadableResource
+
+        if self.error is not None:
+            raise UnreadableResource(self.error)
+        return self.value
+
+
+def merge(resources: Sequence[Resource], config: Config,
+          other_paths: Iterable[str] = ()) -> Outcome:
+    """The rewrite of ``mode: merge``, with the proof (see the module docstring)."""
+    cached = [r._replace(load=_Cached(r)) if r.load is not None else r for r in resources]
+    other_paths = set(other_paths)
+    workloads = workloads_of(cached, config)
+    outcome = transform(cached, config, other_paths, workloads=workloads)
+    if not outcome.changes and not outcome.added and not outcome.unplaceable:
+        return _with_assumed(outcome, workloads)
+    proof = Proof(values_of(cached), config, workloads)
+    refused: dict[int, str] = {}
+    for _ in range(len(workloads) + 2):
+        if outcome.unplaceable:
+            refused.update(outcome.unplaceable)
+        else:
+            if not outcome.changes and not outcome.added:
+                return _with_assumed(outcome, workloads)
+            changed = {n: _summary(lines)
+                       for n, lines in proof.changes(after_values(cached, outcome)).items()}
+            if not changed:
+                return _with_assumed(outcome, workloads)  # proven
+            if set(changed) <= set(refused):
+                break  # the plan changes a workload it was told to leave alone: a bug
+            refused.update(changed)
+        outcome = transform(cached, config, other_paths, workloads=workloads, refused=refused)
+    # Not proven: change nothing at all.
+    failed = Outcome()
+    failed.results = [r for r in outcome.results if r.level != "info"]
+    failed.results += [
+        Result(rule("MHR011"), f"workload {workloads[n].describe()}: {why}; nothing was changed")
+        for n, why in sorted(changed.items())]
+    return _with_assumed(failed, workloads)
+
+
+def _with_assumed(outcome: Outcome, workloads: Sequence[Workload]) -> Outcome:
+    """Say which workloads were assumed, when the run had Gateways to judge on them."""
+    assumed = [w for w in workloads if w.assumed]
+    touched = bool(outcome.changes or outcome.added) or any(
+        r.rule.id in ("MHR008", "MHR009") for r in outcome.results)
+    if assumed and touched:
+        outcome.results.append(Result(rule("MHR014"), (
+            "no gateway Deployment, Pod, IstioOperator or gatewayLabels tells the gateway pods' "
+            "labels: the rewrite was proven on every pod the Gateway selectors allow, "
+            + "; ".join(w.labels_text() for w in assumed)
+            + " (set gatewayLabels to the real ones)")))
+    return outcome
+
+
+def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[str, Any]]:
+    """The values of the bundle once ``outcome`` is applied."""
+    out = []
+    for res in resources:
+        if res.local_config or res.load is None:
+            continue
+        change = outcome.changes.get(res.position)
+        if change is not None and change.delete:
+            continue
+        value = res.value
+        if value is None:
+            continue
+        out.append(yamlio.apply_removals(value, change.remove) if change else value)
+    return out + list(outcome.added)
+
+
+def values_of(resources: Sequence[Resource]) -> list[dict[str, Any]]:
+    """Full values of the resources the checker reads (local config excluded)."""
+    out = []
+    for res in resources:
+        if res.local_config or res.load is None:
+            continue
+        value = res.value
+        if value is not None:
+            out.append(value)
+    return out
+
+
+class _Listener(NamedTuple):
+    """One route configuration a probe asks: a workload and the port its listener has."""
+
+    workload: int
+    port: int
+
+
+class Proof:
+    """The answers before the rewrite, computed once; :meth:`changes` compares a plan's."""
+
+    def __init__(self, before: Sequence[Mapping[str, Any]], config: Config,
+                 workloads: Sequence[Workload]) -> None:
+        from merge_https_redirects import http01
+        from merge_https_redirects.routing import RoutingInput
+
+        self.workloads = workloads
+        self.config = config
+        self.options: CheckOptions = http01.options_for(config)
+        source = RoutingInput(before)
+        self.hosts = probe_hosts(source, before)
+        self.listeners = [_Listener(n, port) for n, w in enumerate(workloads)
+                          for port in sorted({w.resolve(p) for p in config.ports})]
+        self.before = self._answers(source)
+        # HTTP-01: the names whose challenge passes on a workload must still pass there.
+        self.pending: list[_Pending] = [
+            v for v in http01._first_verdicts(before) if isinstance(v, http01._Pending)]
+        judged = http01.judge_per_workload(self.pending, before, self.options, workloads)
+        self.passing = {(i, n) for i, found in judged.items()
+                        for n, verdict, _ in found if verdict == "pass" and n >= 0}
+
+    def _answers(self, source: RoutingInput) -> list[list[Answer]]:
+        from merge_https_redirects.routing import build_route_config
+
+        out = []
+        for listener in self.listeners:
+            w = self.workloads[listener.workload]
+            config = build_route_config(source, w.label_map, listener.port,
+                                        ingress=self.options.ingress, port_map=w.port_map)
+            out.append([config.answer(h, "/") for h in self.hosts])
+            del config  # one route configuration alive at a time
+        return out
+
+    def changes(self, after: Sequence[Mapping[str, Any]]) -> dict[int, list[str]]:
+        """Per workload (index) whose answers the rewritten bundle ``after`` changes: what
+        changed, one line each."""
+        from merge_https_redirects import http01
+        from merge_https_redirects.routing import RoutingInput
+
+        found: dict[int, list[str]] = {}
+        answers = self._answers(RoutingInput(after))
+        for listener, old_row, new_row in zip(self.listeners, self.before, answers,
+                                              strict=True):
+            for host, old, new in zip(self.hosts, old_row, new_row, strict=True):
+                if not allowed(old, new):
+                    found.setdefault(listener.workload, []).append(
+                        f"http://{host}/ on port {listener.port} would change from "
+                        f"{describe(old)} to {describe(new)}")
+        if self.passing:
+            names = {i for i, _ in self.passing}
+            judged = http01.judge_per_workload(
+                [p for i, p in enumerate(self.pending) if i in names],
+                after, self.options, self.workloads)
+            index = sorted(names)
+            for k, results in judged.items():
+                i = index[k]
+                request = self.pending[i].request
+                for n, verdict, cause in results:
+                    if (i, n) in self.passing and verdict != "pass":
+                        found.setdefault(n, []).append(
+                            f"the HTTP-01 challenge of {request.name} ({request.subject}) "
+                            f"passes today and would be {verdict}: {cause}")
+        return found
+
+
+def regressions(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],
+                config: Config | None = None) -> list[str]:
+    """What the proof refuses in a rewrite ``before`` -> ``after`` (plain values), one line
+    per change, prefixed with the workload; empty when the rewrite is proven."""
+    config = config or Config()
+    from merge_https_redirects.http01 import gateway_workloads, options_for
+
+    workloads = gateway_workloads(before, options_for(config))
+    found = Proof(before, config, workloads).changes(after)
+    return [f"workload {workloads[n].describe()}: {line}"
+            for n in sorted(found) for line in found[n]]
+
+
+def _summary(lines: Sequence[str]) -> str:
+    text = "; ".join(lines[:SHOWN])
+    if len(lines) > SHOWN:
+        text += f"; and {len(lines) - SHOWN} more"
+    return "the simulation refuses it: " + text
+
+
+def allowed(old: Answer, new: Answer) -> bool:
+    """Whether ``new`` is the same answer as ``old``, or the intended change: a 404 that
+    the catch-all redirect now answers."""
+    from merge_https_redirects.routing import REQUIRE_TLS_REDIRECT
+
+    if old.kind == new.kind == "404":
+        return True
+    if (old.kind, old.destination) == (new.kind, new.destination):
+        return True
+    return old.kind == "404" and new.kind == "redirect" and (
+        new.destination == REQUIRE_TLS_REDIRECT)
+
+
+def describe(answer: Answer) -> str:
+    if answer.kind == "route":
+        return f"route to {answer.destination} ({answer.cause})"
+    if answer.kind == "redirect":
+        return f"redirect {answer.destination} ({answer.cause})"
+    return f"404 ({answer.cause})"
+
+
+def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every host name the bundle mentions, a name under each wildcard, one unrelated name."""
+    from merge_https_redirects import certmanager
+
+    names: list[str] = []
+    for gw in source.gateways:
+        for srv in gw.servers:
+            names.extend(srv.hosts)
+    for vs in source.services:
+        names.extend(vs.hosts)
+    for res in source.ingress_sources:
+        if res.get("kind") == "Ingress":
+            spec = res.get("spec")
+            for r in (spec.get("rules") if isinstance(spec, dict) else None) or []:
+                if isinstance(r, dict) and isinstance(r.get("host"), str):
+                    names.append(r["host"])
+    names.extend(r.name for r in certmanager.names_needing_certificates(values))
+    out: dict[str, None] = {}
+    for name in names:
+        host = name.split("/", 1)[1] if "/" in name else name
+        host = host.lower()
+        if not host or host == "*":
+            continue
+        if host.startswith("*."):
+            out.setdefault(f"{WILDCARD_LABEL}{host[1:]}", None)
+        elif "*" not in host:
+            out.setdefault(host, None)
+    out.setdefault(UNRELATED_HOST, None)
+    return list(out)
