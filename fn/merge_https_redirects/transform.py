@@ -446,6 +446,18 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
         plan.reach[entry.key] = [n for n, w in enumerate(workloads)
                                  if w.selected_by(entry.view.selector)]
     frozen = set(refused)
+    # Dedicated-shaped Gateways stay, except one whose every listener an earlier one already
+    # redirects (IST0145: istiod drops it anyway); the biggest first, then by name.
+    redundant: set[GatewayKey] = set()
+    claimed: set[tuple[int, int]] = set()
+    for entry in sorted((e for e in gateways if _is_dedicated_shape(e)),
+                        key=lambda e: (-len(e.view.servers), e.view.namespace, e.view.name)):
+        reach = plan.reach[entry.key]
+        cover = {(n, workloads[n].resolve(s.port)) for n in reach for s in entry.view.servers}
+        if (reach and cover <= claimed and not frozen & set(reach)
+                and all(_is_redirect(s, ports) for s in entry.view.servers)):
+            redundant.add(entry.key)
+        claimed |= cover
     # Listeners already redirected by a catch-all server that stays: (workload, port).
     kept: set[tuple[int, int]] = set()
     needs: dict[int, set[int]] = {p: set() for p in ports}  # written port -> workloads
@@ -455,7 +467,7 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
         plan.bind_redirects += [(entry, s) for s in entry.view.servers
                                 if s.bind and s.port in ports and s.https_redirect
                                 and s.is_http]
-        dedicated_shape = _is_dedicated_shape(entry)
+        dedicated_shape = _is_dedicated_shape(entry) and entry.key not in redundant
         # A Gateway that reaches no known workload is left alone: nothing proves its change.
         removable = (bool(redirects) and bool(reach) and not dedicated_shape
                      and not frozen & set(reach))
@@ -470,50 +482,68 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
             if _is_catch_all(s) and s.https_redirect and s.is_http and not s.bind:
                 kept.update((n, workloads[n].resolve(s.port)) for n in reach)
     for entry in gateways:
-        if _is_dedicated_shape(entry) and any(
+        if _is_dedicated_shape(entry) and entry.key not in redundant and any(
             n in needs[p] and workloads[n].resolve(s.port) == workloads[n].resolve(p)
             for n in plan.reach[entry.key] for s in entry.view.servers for p in ports
         ):
             plan.reused.append(entry)
-    candidates: list[Selector] = []
+    specific: list[Selector] = []
     for entry in plan.removable:
-        if entry.view.selector not in candidates:
-            candidates.append(entry.view.selector)
-    candidates.append(None)
-    candidates += [w.labels for w in workloads if not w.assumed and w.labels not in candidates]
+        if entry.view.selector is not None and entry.view.selector not in specific:
+            specific.append(entry.view.selector)
+    specific += [w.labels for w in workloads if not w.assumed and w.labels not in specific]
+    # A selector-less dedicated Gateway reaches every gateway pod of the cluster, also those
+    # the bundle does not show: only where a selector-less Gateway loses its redirects.
+    anywhere = any(e.view.selector is None for e in plan.removable)
     for p in ports:
         uncovered = {n for n in needs[p] if (n, workloads[n].resolve(p)) not in kept}
+        if not uncovered:
+            continue
         # Workloads a new catch-all on p must not reach: refused ones, and listeners that
         # keep a catch-all redirect (a second one would be IST0145).
-        forbidden = frozen | {n for n, w in enumerate(workloads)
-                              if (n, w.resolve(p)) in kept}
-        while uncovered:
-            best_key: tuple[int, int, int] | None = None
-            selector: Selector = None
-            for order, candidate in enumerate(candidates):
-                reached = {n for n, w in enumerate(workloads) if w.selected_by(candidate)}
-                gain = len(reached & uncovered)
-                if not gain or reached & forbidden:
-                    continue
-                # Prefer a selector reaching only the workloads that need it, then the one
-                # reaching most of them, then the Gateways' own selectors in input order.
-                key = (0 if reached <= uncovered else 1, -gain, order)
-                if best_key is None or key < best_key:
-                    best_key, selector = key, candidate
-            if best_key is None:
-                for n in sorted(uncovered):
-                    plan.unplaceable[n] = (
-                        f"no selector reaches its pods without also reaching pods that keep a "
-                        f"catch-all redirect on port {p}: one pod would see two '*' redirect "
-                        f"servers (IST0145); set gatewayLabels to the gateway pods' labels")
-                break
+        forbidden = frozen | {n for n, w in enumerate(workloads) if (n, w.resolve(p)) in kept}
+        chosen = _cover(workloads, uncovered, forbidden, specific)
+        if chosen is None and anywhere:
+            chosen = _cover(workloads, uncovered, forbidden, [None])
+        if chosen is None:
+            for n in sorted(uncovered):
+                plan.unplaceable[n] = (
+                    f"no Gateway selector reaches exactly the pods that lose redirect servers "
+                    f"on port {p}: every choice misses some or reaches a pod that keeps a "
+                    f"catch-all redirect (IST0145: two '*' servers on one pod); set "
+                    f"gatewayLabels to the gateway pods' labels")
+            continue
+        for selector in chosen:
             plan.new.setdefault(selector, [])
             if p not in plan.new[selector]:
                 plan.new[selector].append(p)
-            reached = {n for n, w in enumerate(workloads) if w.selected_by(selector)}
-            uncovered -= reached
-            forbidden |= reached
     return plan
+
+
+def _cover(workloads: Sequence[Workload], uncovered: set[int], forbidden: set[int],
+           candidates: Sequence[Selector]) -> list[Selector] | None:
+    """Selectors whose workloads together are ``uncovered``, each workload reached once and
+    none of ``forbidden``: greedily, those reaching only needing workloads first, then the
+    one reaching most, then in candidate order. ``None`` when no such choice is found."""
+    left, blocked = set(uncovered), set(forbidden)
+    chosen: list[Selector] = []
+    while left:
+        best_key: tuple[int, int, int] | None = None
+        best: tuple[Selector, set[int]] | None = None
+        for order, candidate in enumerate(candidates):
+            reached = {n for n, w in enumerate(workloads) if w.selected_by(candidate)}
+            gain = len(reached & left)
+            if not gain or reached & blocked:
+                continue
+            key = (0 if reached <= left else 1, -gain, order)
+            if best_key is None or key < best_key:
+                best_key, best = key, (candidate, reached)
+        if best is None:
+            return None
+        chosen.append(best[0])
+        left -= best[1]
+        blocked |= best[1]
+    return chosen
 
 
 def _is_dedicated_shape(entry: _GatewayEntry) -> bool:
