@@ -45,11 +45,17 @@ Every rule below is read from upstream source (repository ``istio/istio`` unless
   wildcard, then ``*``; the port in the Host header is ignored (``IgnorePortInHostMatching``);
   ``require_tls`` answers with a redirect before any route is looked at.
 
-Not modelled (documented limits): Service port -> targetPort translation (servers are taken on
-the port number given), servers with ``bind``, ``exportTo`` (every VirtualService is treated as
-exported everywhere), ``sourceNamespace`` (treated as matching), delegate VirtualServices,
-``PILOT_SCOPE_GATEWAY_TO_NAMESPACE``, header/query matches other than method, authority and scheme
-(a plain challenge request is assumed to carry none), and HTTP servers sharing a port with an
+Ports -- ``pilot/pkg/model/gateway.go`` (``resolvePorts``): a written server port becomes the
+targetPort of the Service port of that number among the Services selecting the gateway pods (the
+caller's ``port_map``), else stays as written; servers landing on one listener port share its
+route configuration, and ``match.port`` is compared with the server's *written* port
+(``TranslateRoute``). A server with ``bind`` has a listener of its own (``http.<port>.<bind>``),
+never the pod's default one asked here.
+
+Not modelled (documented limits): the route configurations of ``bind`` listeners, ``exportTo``
+(every VirtualService is treated as exported everywhere), ``sourceNamespace`` (treated as
+matching), delegate VirtualServices, ``PILOT_SCOPE_GATEWAY_TO_NAMESPACE``, query-parameter
+matches (the probe request has no query string), and HTTP servers sharing a port with an
 earlier TLS/HTTPS server.
 """
 

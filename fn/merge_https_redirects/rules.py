@@ -69,6 +69,9 @@ _RULES = [
          "A port-80 httpsRedirect server with `bind` has a listener of its own, which the "
          "dedicated Gateway does not reach: it was left in place, and the challenge for its "
          "hosts stays redirected on that address."),
+    Rule("MHR016", "no-workload", "warning",
+         "A Gateway with port-80 redirect servers applies to none of the gateway workloads the "
+         "input or gatewayLabels name: it was left unchanged."),
     # --- the HTTP-01 checker (check mode, explain) ---
     Rule("MHR020", "http01-summary", "info", "Summary of the HTTP-01 check."),
     Rule("MHR021", "http01-redirected", "error",

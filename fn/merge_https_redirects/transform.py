@@ -293,6 +293,13 @@ def transform(resources: Sequence[Resource], config: Config,
     outcome.unplaceable = plan.unplaceable
     if plan.unplaceable:
         return outcome  # the proof refuses these workloads and plans again
+    for entry in plan.unreached:
+        outcome.results.append(Result(
+            rule("MHR016"),
+            f"its selector {_selector_text(entry.view.selector)} reaches none of the gateway "
+            f"workloads ({'; '.join(w.describe() for w in workloads)}): its redirect servers "
+            "were left in place (set gatewayLabels if its pods run elsewhere)",
+            resource=entry.resource.ref, file=entry.resource.file))
     for entry, server in plan.bind_redirects:
         outcome.results.append(Result(
             rule("MHR015"),
@@ -422,7 +429,7 @@ class _Plan:
     Gateways kept and the selectors (with ports) of new ones, per workload."""
 
     __slots__ = ("bind_redirects", "needing", "new", "reach", "removable", "reused",
-                 "unplaceable")
+                 "unplaceable", "unreached")
 
     def __init__(self) -> None:
         self.removable: list[_GatewayEntry] = []
@@ -432,6 +439,7 @@ class _Plan:
         self.reach: dict[GatewayKey, list[int]] = {}
         self.unplaceable: dict[int, str] = {}
         self.bind_redirects: list[tuple[_GatewayEntry, Server]] = []
+        self.unreached: list[_GatewayEntry] = []
 
 
 def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
@@ -447,11 +455,12 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
                                  if w.selected_by(entry.view.selector)]
     frozen = set(refused)
     # Dedicated-shaped Gateways stay, except one whose every listener an earlier one already
-    # redirects (IST0145: istiod drops it anyway); the biggest first, then by name.
+    # redirects (IST0145: istiod drops it anyway); the widest reach first, then by name.
     redundant: set[GatewayKey] = set()
     claimed: set[tuple[int, int]] = set()
     for entry in sorted((e for e in gateways if _is_dedicated_shape(e)),
-                        key=lambda e: (-len(e.view.servers), e.view.namespace, e.view.name)):
+                        key=lambda e: (-len(plan.reach[e.key]), -len(e.view.servers),
+                                       e.view.namespace, e.view.name)):
         reach = plan.reach[entry.key]
         cover = {(n, workloads[n].resolve(s.port)) for n in reach for s in entry.view.servers}
         if (reach and cover <= claimed and not frozen & set(reach)
@@ -469,6 +478,8 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
                                 and s.is_http]
         dedicated_shape = _is_dedicated_shape(entry) and entry.key not in redundant
         # A Gateway that reaches no known workload is left alone: nothing proves its change.
+        if redirects and not reach:
+            plan.unreached.append(entry)
         removable = (bool(redirects) and bool(reach) and not dedicated_shape
                      and not frozen & set(reach))
         if removable:

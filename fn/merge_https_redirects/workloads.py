@@ -7,17 +7,18 @@ translated to the targetPorts of the Services selecting the pod (``pilot/pkg/mod
 ``resolvePorts``). So the rewrite, the merge proof and the HTTP-01 checker all reason per
 :class:`Workload`, found here, in this order:
 
-1. ``gatewayLabels`` of the functionConfig (one or more label sets): all the gateway pods there
-   are, nothing is assumed beside them;
+1. ``gatewayLabels`` of the functionConfig (one or more label sets);
 2. the bundle's gateway Deployments, DaemonSets, StatefulSets and Pods (the ``gateway``
    injection template, or Istio's ``proxyv2`` image), with the ports of the Services of their
    namespace that select them;
 3. an ``IstioOperator``'s ``components.ingressGateways`` (their ``label``, and the operator's
    default Service ports 80 -> 8080, 443 -> 8443 unless ``k8s.service.ports`` says otherwise);
-4. otherwise -- and for every Gateway selector no workload of 2. or 3. carries -- *assumed*
-   workloads, the worst case a cluster can have: any selectors that do not contradict each
-   other (the Gateways', the gateway Services', the mesh's ingress selector) may sit on one
-   pod, so every union of compatible selectors is a possible pod.
+4. otherwise *assumed* workloads, the worst case a cluster can have: any selectors that do not
+   contradict each other (the Gateways', the gateway Services', the mesh's ingress selector)
+   may sit on one pod, so every union of compatible selectors is a possible pod.
+
+A Gateway that applies to none of the workloads 1.-3. name is left as it is (nothing proves a
+change of it).
 
 The scan keeps the values of gateway workloads only (a bundle's thousands of application
 Deployments and Services are never built): :func:`could_be_gateway` and :func:`gateway_labels`
@@ -268,7 +269,7 @@ def collect(
     ingress_selector: Labels = (("istio", "ingressgateway"),),
 ) -> tuple[Workload, ...]:
     """The gateway workloads of a bundle (see the module docstring). ``selectors``: the
-    bundle's Gateway selectors; those no known workload carries get assumed workloads."""
+    bundle's Gateway selectors, the seeds of assumed workloads."""
     services = [s for s in (_service(v) for v in values if v.get("kind") == "Service") if s]
     known: list[Workload] = []
     if configured:
@@ -294,19 +295,13 @@ def collect(
                     for name, labels, ports in _operator_gateways(v):
                         known.append(Workload(f"IstioOperator gateway {name}", labels, False,
                                               ports))
-    if configured:
-        return tuple(known)  # the user's word: these are all the gateway pods
-    wanted = set(selectors)
-    unmatched = sorted(s for s in wanted if not any(w.selected_by(s) for w in known))
-    if known and not unmatched:
-        return tuple(known)
-    seeds = list(unmatched)
-    if not known:
-        # Gateway services tell labels the pods surely carry; the ingress selector is where
-        # istiod puts every Ingress (cert-manager's solvers included).
-        seeds += [_sorted_labels(s.selector) for s in services if "istio" in s.selector]
-        seeds.append(ingress_selector)
-    return (*known, *_assumed(seeds, services))
+    if known:
+        return tuple(known)  # the input's (or the user's) word: these are the gateway pods
+    # Gateway Services tell labels the pods surely carry; the ingress selector is where istiod
+    # puts every Ingress (cert-manager's solvers included).
+    seeds = [*selectors, *(_sorted_labels(s.selector) for s in services if "istio" in s.selector),
+             ingress_selector]
+    return tuple(_assumed(seeds, services))
 
 
 def _compatible(a: Mapping[str, str], b: Mapping[str, str]) -> bool:

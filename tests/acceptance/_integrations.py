@@ -204,8 +204,9 @@ spec:
 """
 
 
-#: A plain (non-redirect) port-80 server for ``*``: it would capture every host, so the
-#: function refuses the rewrite of its selector (MHR008).
+#: A plain (non-redirect) port-80 server for ``*`` with a default backend bound to it: the
+#: catch-all redirect would take that backend's hosts over, so the routing simulation refuses
+#: the rewrite of its workload (MHR008).
 PLAIN_CATCH_ALL_GATEWAY = """\
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -222,4 +223,19 @@ spec:
       protocol: HTTP
     hosts:
     - "*"
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata:
+  name: default-backend
+  namespace: istio-system
+spec:
+  hosts:
+  - "*"
+  gateways:
+  - plain-catch-all
+  http:
+  - route:
+    - destination:
+        host: default-backend.istio-system.svc.cluster.local
 """

@@ -233,36 +233,44 @@ def _identity(doc: dict[str, Any]) -> tuple[str, str, str]:
     return doc.get("kind", ""), meta.get("namespace", ""), meta.get("name", "")
 
 
-def _selector_key(spec: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
-    selector = spec.get("selector") or {}
-    return tuple(sorted(selector.items())) or None
-
-
 def _is_redirect_server(server: dict[str, Any], ports: tuple[int, ...] = (80,)) -> bool:
+    """A redirect server as istiod sees one: a protocol it treats as HTTP (any case), on the
+    pod's default listener (no ``bind``)."""
     port = server.get("port") or {}
     tls = server.get("tls") or {}
     return (port.get("number") in ports and str(port.get("protocol", "")).upper()
-            in ("HTTP", "HTTP2") and tls.get("httpsRedirect") is True)
+            in ("HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY")
+            and tls.get("httpsRedirect") is True and not server.get("bind"))
 
 
-_SELECTOR_TEXT = re.compile(r"^selector (\(no selector[^)]*\)|\{[^}]*\})")
+_WORKLOAD_TAG = re.compile(r"\(([^()]*)\)$")
 
 
-def _conflict_selectors(run: pipeline.Run) -> set[tuple[tuple[str, str], ...] | None]:
-    """Selector groups left unchanged because of a conflict (MHR008/MHR009 messages start with
-    ``selector {k: v}`` or ``selector (no selector: ...)``; the resource named may belong to
-    another group, e.g. a selector-less Gateway that also applies to the group's workloads)."""
-    out: set[tuple[tuple[str, str], ...] | None] = set()
+def _refused_pods(run: pipeline.Run) -> set[frozenset[tuple[str, str]]]:
+    """The pod label sets of the workloads refused (MHR008/MHR009 carry the workload in the
+    ``workload`` tag: ``<name> (k=v, ...)``)."""
+    out: set[frozenset[tuple[str, str]]] = set()
     for result in _results(run, "MHR008") + _results(run, "MHR009"):
-        match = _SELECTOR_TEXT.match(result.message)
-        assert match, result.message
+        tag = dict(result.extra_tags).get("workload", "")
+        match = _WORKLOAD_TAG.search(tag)
+        assert match, (tag, result.message)
         text = match.group(1)
-        if text.startswith("("):
-            out.add(None)
-        else:
-            pairs = [p.split(": ", 1) for p in text[1:-1].split(", ") if p]
-            out.add(tuple(sorted((k, v) for k, v in pairs)))
+        pairs = [] if text == "no labels" else [p.split("=", 1) for p in text.split(", ")]
+        out.add(frozenset((k, v) for k, v in pairs))
     return out
+
+
+def _applies(doc: dict[str, Any], pod: dict[str, str] | frozenset[tuple[str, str]]) -> bool:
+    labels = dict(pod)
+    selector = (doc.get("spec") or {}).get("selector") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _catch_alls(docs: list[dict[str, Any]], pod: dict[str, str]
+                ) -> list[tuple[dict[str, Any], Any]]:
+    """The port-80 redirect servers (with their Gateway) that apply to a pod labelled ``pod``."""
+    return [(doc, s) for doc in docs if doc.get("kind") == "Gateway" and _applies(doc, pod)
+            for s in (doc.get("spec") or {}).get("servers") or [] if _is_redirect_server(s)]
 
 
 def _results(run: pipeline.Run, rule_id: str) -> list[Any]:
@@ -360,21 +368,24 @@ def _check_bundle(docs: list[dict[str, Any]], texts: list[str]) -> None:
     assert again.stdout == run.stdout
     assert again.exit_code == run.exit_code
 
-    # structure: one catch-all redirect server per port per selector, nothing else redirecting
-    conflicted = _conflict_selectors(run)
-    groups: dict[Any, list[dict[str, Any]]] = {}
-    for doc in out_docs:
-        if doc.get("kind") == "Gateway":
-            groups.setdefault(_selector_key(doc.get("spec") or {}), []).extend(
-                (doc.get("spec") or {}).get("servers") or [])
-    for selector, group_servers in groups.items():
-        if selector in conflicted:
+    # structure, per gateway workload (the pods every compatible selector may share): after
+    # the rewrite only catch-all redirect servers reach it, and no more of them than before
+    # (or one), unless the workload was refused
+    from merge_https_redirects.workloads import collect, gateway_selectors
+
+    refused = _refused_pods(run)
+    for workload in collect(docs, selectors=gateway_selectors(docs)):
+        if frozenset(workload.labels) in refused:
             continue
-        redirects = [s for s in group_servers if _is_redirect_server(s)]
-        for server in redirects:
-            assert server["hosts"] in (["*"], ["*/*"]), (selector, server)
-        ports = [s["port"]["number"] for s in redirects]
-        assert len(ports) == len(set(ports)), (selector, redirects)
+        pod = workload.label_map
+        redirects = _catch_alls(out_docs, pod)
+        for gateway, server in redirects:
+            # a Gateway that also reaches a refused workload is left as it was
+            if server["hosts"] not in (["*"], ["*/*"]):
+                assert any(_applies(gateway, r) for r in refused), (pod, server)
+        catch_alls = [s for _, s in redirects if s["hosts"] in (["*"], ["*/*"])]
+        before = [s for _, s in _catch_alls(docs, pod) if s["hosts"] in (["*"], ["*/*"])]
+        assert len(catch_alls) <= max(1, len(before)), (pod, catch_alls)
 
 
 # ---------------------------------------------------------------------------------------------
