@@ -78,8 +78,8 @@ def merge(resources: Sequence[Resource], config: Config,
         else:
             if not outcome.changes and not outcome.added:
                 return _with_assumed(outcome, workloads)
-            changed = {n: _summary(lines)
-                       for n, lines in proof.changes(after_values(cached, outcome)).items()}
+            changed = {n: _summary(lines) for n, lines in proof.changes(
+                after_values(cached, outcome), outcome.added).items()}
             if not changed:
                 return _with_assumed(outcome, workloads)  # proven
             if set(changed) <= set(refused):
@@ -179,21 +179,34 @@ class Proof:
             del config  # one route configuration alive at a time
         return out
 
-    def changes(self, after: Sequence[Mapping[str, Any]]) -> dict[int, list[str]]:
+    def changes(self, after: Sequence[Mapping[str, Any]],
+                added: Sequence[Mapping[str, Any]] = ()) -> dict[int, list[str]]:
         """Per workload (index) whose answers the rewritten bundle ``after`` changes: what
-        changed, one line each."""
+        changed, one line each. ``added``: the Gateways of ``after`` that are new. istiod
+        orders Gateways by creation time, then name: a new Gateway is created after the
+        cluster's (last), or in the same second as all of them on a fresh install (by name);
+        both orders must keep every answer."""
         from merge_https_redirects import http01
         from merge_https_redirects.routing import RoutingInput
 
         found: dict[int, list[str]] = {}
-        answers = self._answers(RoutingInput(after))
-        for listener, old_row, new_row in zip(self.listeners, self.before, answers,
-                                              strict=True):
-            for host, old, new in zip(self.hosts, old_row, new_row, strict=True):
-                if not allowed(old, new):
+        orders = [after]
+        if added:
+            new = {id(g) for g in added}
+            orders.append([_created(r, _FIRST) for r in after if id(r) not in new]
+                          + [_created(g, _LAST) for g in added])
+        seen: set[tuple[int, str]] = set()
+        for bundle in orders:
+            answers = self._answers(RoutingInput(bundle))
+            for listener, old_row, new_row in zip(self.listeners, self.before, answers,
+                                                  strict=True):
+                for host, old, new_answer in zip(self.hosts, old_row, new_row, strict=True):
+                    if allowed(old, new_answer) or (listener.workload, host) in seen:
+                        continue
+                    seen.add((listener.workload, host))
                     found.setdefault(listener.workload, []).append(
                         f"http://{host}/ on port {listener.port} would change from "
-                        f"{describe(old)} to {describe(new)}")
+                        f"{describe(old)} to {describe(new_answer)}")
         if self.passing:
             names = {i for i, _ in self.passing}
             judged = http01.judge_per_workload(
@@ -209,6 +222,19 @@ class Proof:
                             f"the HTTP-01 challenge of {request.name} ({request.subject}) "
                             f"passes today and would be {verdict}: {cause}")
         return found
+
+
+#: Creation times for the "new Gateways are created last" order: the input's resources
+#: without one exist already (one second for all: then by name), the new ones come after.
+_FIRST, _LAST = "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
+
+
+def _created(res: Mapping[str, Any], stamp: str) -> Mapping[str, Any]:
+    meta = res.get("metadata")
+    if res.get("kind") != "Gateway" or not isinstance(meta, dict) or (
+            meta.get("creationTimestamp") and stamp == _FIRST):
+        return res
+    return {**res, "metadata": {**meta, "creationTimestamp": stamp}}
 
 
 def regressions(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],
