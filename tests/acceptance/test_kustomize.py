@@ -58,6 +58,8 @@ DOC_COMMANDS = {
 }
 
 ID_ANNOTATION = "kustomize.config.k8s.io/id"
+#: A plain catch-all with a default backend bound to it (the catch-all redirect would take
+#: its hosts over): MHR008.
 CONFLICT = {
     "apiVersion": "networking.istio.io/v1beta1",
     "kind": "Gateway",
@@ -67,6 +69,13 @@ CONFLICT = {
         "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"},
                      "hosts": ["*"]}],
     },
+}
+CONFLICT_BACKEND = {
+    "apiVersion": "networking.istio.io/v1beta1",
+    "kind": "VirtualService",
+    "metadata": {"name": "default-backend", "namespace": "istio-system"},
+    "spec": {"hosts": ["*"], "gateways": ["plain-catch-all"],
+             "http": [{"route": [{"destination": {"host": "default-backend"}}]}]},
 }
 CAPTURE_PLUGIN = """#!/bin/sh
 # Test double of a legacy exec plugin: records what kustomize sends, returns it unchanged.
@@ -204,7 +213,8 @@ def test_krm_function_failure_is_on_stderr(
     example = repo_root / "examples/kustomize-krm"
     base = tmp_path / "base-src"
     shutil.copytree(example / "base", base)
-    (base / "conflict.yaml").write_text(yaml.safe_dump(CONFLICT), encoding="utf-8")
+    (base / "conflict.yaml").write_text(yaml.safe_dump_all([CONFLICT, CONFLICT_BACKEND]),
+                                        encoding="utf-8")
     kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
     kustomization["resources"].append("conflict.yaml")
     (base / "kustomization.yaml").write_text(yaml.safe_dump(kustomization), encoding="utf-8")
@@ -291,7 +301,8 @@ def test_legacy_plugin_with_kubectl(
     kustomization = yaml.safe_load(kustomization_file.read_text())
     kustomization["resources"].append("conflict.yaml")
     kustomization_file.write_text(yaml.safe_dump(kustomization), encoding="utf-8")
-    (kustomization_file.parent / "conflict.yaml").write_text(yaml.safe_dump(CONFLICT))
+    (kustomization_file.parent / "conflict.yaml").write_text(
+        yaml.safe_dump_all([CONFLICT, CONFLICT_BACKEND]))
 
     failed = run(LEGACY_BUILD, root, env)
 
