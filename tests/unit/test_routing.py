@@ -411,3 +411,108 @@ def test_resolve_gateway_name() -> None:
 def test_malformed_input_never_crashes(junk: Any) -> None:
     config = build_route_config([junk, gateway("gw", http("a.com"))], INGRESS_GW)
     assert config.answer("a.com").kind in ("404", "route", "redirect")
+
+
+# --- pseudo-header matches and withoutHeaders (route.go translateRouteMatch) ----------------
+
+
+def test_a_path_pseudo_header_match_is_evaluated_on_the_request_path() -> None:
+    """istio#27643: users carve the challenge path out of a redirect route with ``:path``."""
+    bundle = [gateway("gw", http("a.com")),
+              vs("v", ["a.com"], ["gw"],
+                 route("solver", {"headers": {":path": {"prefix": "/.well-known/"}}}),
+                 {"redirect": {"scheme": "https"}})]
+    config = build_route_config(bundle, INGRESS_GW)
+    assert config.answer("a.com", SOLVER_PATH).destination == "solver:80"
+    assert config.answer("a.com", "/shop").kind == "redirect"
+
+
+def test_without_headers_on_path_carves_out_the_challenge() -> None:
+    bundle = [gateway("gw", http("a.com")),
+              vs("v", ["a.com"], ["gw"],
+                 {"match": [{"withoutHeaders": {":path": {"prefix": "/.well-known/acme"}}}],
+                  "redirect": {"scheme": "https"}},
+                 route("app"))]
+    config = build_route_config(bundle, INGRESS_GW)
+    assert config.answer("a.com", "/").kind == "redirect"
+    assert config.answer("a.com", SOLVER_PATH).destination == "app:80"
+
+
+@pytest.mark.parametrize(("match", "absent_matches"), [
+    ({"exact": "x"}, True),   # treat_missing_header_as_empty: "" is not "x", inverted: match
+    ({"regex": ".*"}, False),  # "" matches ".*", inverted: no match
+    ({}, True),               # present match, inverted: "header absent" matches
+])
+def test_without_headers_on_an_absent_header(match: dict[str, str], absent_matches: bool) -> None:
+    """Envoy ``HeaderUtility::matchHeaders`` with istiod's ``TreatMissingHeaderAsEmpty``."""
+    bundle = [gateway("gw", http("a.com")),
+              vs("v", ["a.com"], ["gw"], route("carved", {"withoutHeaders": {"x-user": match}}),
+                 route("rest"))]
+    answer = build_route_config(bundle, INGRESS_GW).answer("a.com", "/")
+    assert answer.destination == ("carved:80" if absent_matches else "rest:80")
+
+
+def test_a_header_match_route_is_not_a_catch_all() -> None:
+    """``IsCatchAllRoute``: any header matcher keeps a route in place (SortVHostRoutes moves
+    only catch-alls to the end)."""
+    bundle = [gateway("gw", http("a.com")),
+              vs("v", ["a.com"], ["gw"],
+                 route("first", {"headers": {":scheme": {"exact": "http"}}})),
+              vs("w", ["a.com"], ["gw"], route("second", {"uri": {"prefix": "/"}}))]
+    vhost = build_route_config(bundle, INGRESS_GW).virtual_host_for("a.com")
+    assert vhost is not None
+    assert [r.destination for r in vhost.routes] == ["first:80", "second:80"]
+    assert not vhost.routes[0].catch_all
+
+
+def test_equal_redirects_compare_equal() -> None:
+    """``require_tls`` and a ``{scheme: https}`` redirect route answer the same 301."""
+    redirect_route = [gateway("gw", http("a.com")),
+                      vs("v", ["a.com"], ["gw"], {"redirect": {"scheme": "https"}})]
+    require_tls = [gateway("gw", http("a.com", redirect=True))]
+    a = build_route_config(redirect_route, INGRESS_GW).answer("a.com")
+    b = build_route_config(require_tls, INGRESS_GW).answer("a.com")
+    assert (a.kind, a.destination) == (b.kind, b.destination) == (
+        "redirect", "https://{host}{path} 301")
+    other = [gateway("gw", http("a.com")),
+             vs("v", ["a.com"], ["gw"], {"redirect": {"scheme": "https", "redirectCode": 308}})]
+    assert build_route_config(other, INGRESS_GW).answer("a.com").destination != b.destination
+
+
+# --- protocols, bind, port translation (model/gateway.go) ---------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "GRPC-Web", "http_proxy", "Http2"])
+def test_every_http_protocol_in_any_case_redirects(protocol: str) -> None:
+    bundle = [gateway("gw", http("a.com", redirect=True, protocol=protocol))]
+    assert build_route_config(bundle, INGRESS_GW).answer("a.com").kind == "redirect"
+
+
+def test_a_bind_server_has_a_listener_of_its_own() -> None:
+    bind = http("*")
+    bind["bind"] = "10.0.0.5"
+    bundle = [gateway("status", bind), vs("v", ["*"], ["status"]),
+              gateway("gw", http("*", redirect=True))]
+    answer = build_route_config(bundle, INGRESS_GW).answer("a.com")
+    assert answer.kind == "redirect"  # the pod's default listener: only the redirect server
+    assert "bind 10.0.0.5" in " ".join(build_route_config(bundle, INGRESS_GW).notes)
+
+
+def test_written_ports_that_resolve_to_one_target_share_a_route_configuration() -> None:
+    """``resolvePorts``: Service port 80 -> targetPort 8080; a server written on 8080 stays
+    8080. Both land in ``http.8080``."""
+    bundle = [gateway("redirect", http("a.com", redirect=True, port=80)),
+              gateway("plain", http("*", port=8080)), vs("v", ["*"], ["plain"])]
+    merged = build_route_config(bundle, INGRESS_GW, 8080, port_map={80: 8080})
+    assert merged.name == "http.8080"
+    assert merged.answer("a.com").kind == "redirect"
+    assert merged.answer("b.com").destination == "web:80"
+    untranslated = build_route_config(bundle, INGRESS_GW, 80)
+    assert untranslated.answer("b.com").kind == "404"
+
+
+def test_match_port_is_compared_with_the_written_port() -> None:
+    bundle = [gateway("gw", http("a.com", port=80)),
+              vs("v", ["a.com"], ["gw"], route("on-80", {"port": 80}), route("rest"))]
+    answer = build_route_config(bundle, INGRESS_GW, 8080, port_map={80: 8080}).answer("a.com")
+    assert answer.destination == "on-80:80"
