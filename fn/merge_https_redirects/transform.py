@@ -45,6 +45,7 @@ from merge_https_redirects.workloads import (
     could_be_gateway,
     gateway_labels,
     gateway_selectors,
+    translates_ports,
 )
 from merge_https_redirects.workloads import collect as collect_workloads
 
@@ -196,13 +197,16 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
 class _GatewayWorkloadsOnly:
     """Which values :func:`wanted` asked for are worth keeping (``yamlio.Retain``): of
     workloads, only the Istio gateways' (the checker reads their pod labels; a bundle's
-    application Deployments and Services would only take memory and time)."""
+    application Deployments would only take memory and time) and the Services that translate
+    a port (any of them may select the gateway pods)."""
 
     __slots__ = ()
 
     def __call__(self, kind: str, value: Any) -> bool:
         if kind in _WORKLOAD_KIND_NAMES:
-            return isinstance(value, dict) and gateway_labels(value) is not None
+            return isinstance(value, dict) and (
+                gateway_labels(value) is not None
+                or (kind == "Service" and translates_ports(value)))
         return True
 
     def possible(self, kind: str, text: str) -> bool:

@@ -97,13 +97,23 @@ class Workload(NamedTuple):
 
 def could_be_gateway(kind: str, text: str) -> bool:
     """``False`` when the resource's YAML text (without anchors or aliases) surely fails
-    :func:`gateway_labels`: every string that test looks for is missing from it. A backslash
-    (a double-quoted escape could spell them) answers ``True``."""
+    :func:`gateway_labels` (and, for a Service, :func:`translates_ports`): every string those
+    tests look for is missing from it. A backslash (a double-quoted escape could spell them)
+    answers ``True``."""
     if "\\" in text:
         return True
     if kind == "Service":
-        return "istio" in text
+        return "istio" in text or "targetPort" in text
     return "proxyv2" in text or "inject.istio.io/templates" in text
+
+
+def translates_ports(value: Mapping[str, Any]) -> bool:
+    """Whether a Service could move a gateway's written port (``resolvePorts``): a selector,
+    and a port whose targetPort is another number or a name. Any such Service may select the
+    gateway pods, whatever its labels say."""
+    service = _service(value)
+    return service is not None and service.translates and any(
+        target != number for number, target in service.ports)
 
 
 def gateway_labels(value: dict[str, Any]) -> tuple[Source, dict[str, str]] | None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from merge_https_redirects import http01, pipeline, proof, routing, yamlio
 from merge_https_redirects.config import Config
 from merge_https_redirects.transform import retain, wanted
-from merge_https_redirects.workloads import could_be_gateway, gateway_labels
+from merge_https_redirects.workloads import could_be_gateway, gateway_labels, translates_ports
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GW = {"istio": "ingressgateway"}
@@ -297,14 +297,17 @@ _IMAGES = ("nginx", "docker.io/istio/proxyv2:1.22.0", "auto", "gcr.io/istio-rele
     images=st.lists(st.sampled_from(_IMAGES), max_size=2),
     template=st.sampled_from([None, "gateway", "sidecar", "gateway,custom"]),
     style=st.sampled_from([None, '"', "'"]),
+    ports=st.lists(st.tuples(st.sampled_from([80, 443]),
+                             st.sampled_from([None, 80, 8080, "http"])), max_size=2),
 )
 @settings(max_examples=300, deadline=None)
 def test_the_text_test_never_drops_a_gateway_workload(
     kind: str, labels: dict[str, str], images: list[str], template: str | None,
-    style: str | None,
+    style: str | None, ports: list[tuple[int, int | str | None]],
 ) -> None:
-    """``could_be_gateway(kind, text)`` is ``False`` only when ``gateway_labels`` of the value
-    is ``None``; and a scanned bundle keeps exactly the gateway workloads' values."""
+    """``could_be_gateway(kind, text)`` is ``False`` only when ``gateway_labels`` (for a
+    Service: nor ``translates_ports``) holds for the value; and a scanned bundle keeps exactly
+    the gateway workloads' values and the Services that translate a port."""
     meta: dict[str, Any] = {"labels": labels}
     if template is not None:
         meta["annotations"] = {"inject.istio.io/templates": template}
@@ -313,14 +316,16 @@ def test_the_text_test_never_drops_a_gateway_workload(
     value: dict[str, Any] = {"apiVersion": "v1" if kind in ("Pod", "Service") else "apps/v1",
                              "kind": kind, "metadata": {"name": "w", "namespace": "ns"}}
     if kind == "Service":
-        value["spec"] = {"selector": labels}
+        value["spec"] = {"selector": labels, "ports": [
+            {"port": p} if t is None else {"port": p, "targetPort": t} for p, t in ports]}
     elif kind == "Pod":
         value["metadata"] = {**value["metadata"], **meta}
         value["spec"] = pod_spec
     else:
         value["spec"] = {"template": {"metadata": meta, "spec": pod_spec}}
     text = yaml.safe_dump(value, default_style=style, sort_keys=False)
-    is_gateway = gateway_labels(value) is not None
+    is_gateway = gateway_labels(value) is not None or (
+        kind == "Service" and translates_ports(value))
     if not could_be_gateway(kind, text):
         assert not is_gateway
     (item,) = scan(text).items
