@@ -15,7 +15,8 @@ translated to the targetPorts of the Services selecting the pod (``pilot/pkg/mod
    default Service ports 80 -> 8080, 443 -> 8443 unless ``k8s.service.ports`` says otherwise);
 4. otherwise *assumed* workloads, the worst case a cluster can have: any selectors that do not
    contradict each other (the Gateways', the gateway Services', the mesh's ingress selector)
-   may sit on one pod, so every union of compatible selectors is a possible pod.
+   may sit on one pod, so every union of compatible selectors is a possible pod; and where a
+   Gateway has no selector, so is a pod that no selector names (labelled ``{}`` here).
 
 A Gateway that applies to none of the workloads 1.-3. name is left as it is (nothing proves a
 change of it).
@@ -252,8 +253,8 @@ def _operator_gateways(value: Mapping[str, Any]) -> list[tuple[str, Labels, tupl
 
 
 def gateway_selectors(values: Iterable[object]) -> list[Labels]:
-    """The non-empty selectors of the bundle's Istio Gateways (the seeds of assumed
-    workloads)."""
+    """The selectors of the bundle's Istio Gateways (the seeds of assumed workloads); ``()``
+    for a Gateway without one: it reaches also the pods no selector names."""
     out: dict[Labels, None] = {}
     for value in values:
         if not isinstance(value, Mapping) or value.get("kind") != "Gateway":
@@ -261,8 +262,7 @@ def gateway_selectors(values: Iterable[object]) -> list[Labels]:
         if not str(value.get("apiVersion", "")).startswith("networking.istio.io/"):
             continue
         selector = as_str_map((as_dict(value.get("spec")) or {}).get("selector"))
-        if selector:
-            out.setdefault(_sorted_labels(selector), None)
+        out.setdefault(_sorted_labels(selector), None)
     return list(out)
 
 
