@@ -532,6 +532,10 @@ def _plan(gateways: Sequence[_GatewayEntry], workloads: Sequence[Workload],
             plan.new.setdefault(selector, [])
             if p not in plan.new[selector]:
                 plan.new[selector].append(p)
+            # the new server is the catch-all of these listeners for the next ports too
+            # (80 and 8080 may land on one)
+            kept.update((n, w.resolve(p)) for n, w in enumerate(workloads)
+                        if w.selected_by(selector))
     return plan
 
 
