@@ -259,7 +259,9 @@ def _summary(lines: Sequence[str]) -> str:
 
 def allowed(old: Answer, new: Answer) -> bool:
     """Whether ``new`` is the same answer as ``old``, or the intended change: a 404 that
-    the catch-all redirect now answers."""
+    the catch-all redirect (the ``*`` virtual host) now answers -- not another host's
+    redirect server that the rewrite let through (istiod skips a server whose host an earlier
+    tls-block server took: removing that one un-skips it)."""
     from merge_https_redirects.routing import REQUIRE_TLS_REDIRECT
 
     if old.kind == new.kind == "404":
@@ -267,7 +269,7 @@ def allowed(old: Answer, new: Answer) -> bool:
     if (old.kind, old.destination) == (new.kind, new.destination):
         return True
     return old.kind == "404" and new.kind == "redirect" and (
-        new.destination == REQUIRE_TLS_REDIRECT)
+        new.destination == REQUIRE_TLS_REDIRECT) and new.virtual_host == "*"
 
 
 def describe(answer: Answer) -> str:

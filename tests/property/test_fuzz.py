@@ -404,6 +404,15 @@ def _solver_ingress(host: str, i: int) -> dict[str, Any]:
     }
 
 
+def _rejected_tls_server(docs: list[dict[str, Any]]) -> bool:
+    """An HTTPS or TLS server without a TLS mode (``ValidateGateway`` refuses the Gateway)."""
+    return any(
+        str((srv.get("port") or {}).get("protocol", "")).upper() in ("HTTPS", "TLS")
+        and not (srv.get("tls") or {}).get("mode")
+        for doc in docs if doc.get("kind") == "Gateway"
+        for srv in (doc.get("spec") or {}).get("servers") or [])
+
+
 def _routing() -> Any:
     from merge_https_redirects import routing
 
@@ -445,6 +454,11 @@ def test_rewrite_keeps_redirects_and_http01(case: tuple[list[dict[str, Any]], li
         for host in PROBE_HOSTS:
             if before_rc.answer(host, "/").kind == "redirect":
                 assert after_rc.answer(host, "/").kind == "redirect", (labels, host)
+        if _rejected_tls_server(docs):
+            # istiod's validation rejects an HTTPS/TLS server without TLS settings: such a
+            # Gateway never reaches a cluster, and where it decides which server owns port 80
+            # the hypothetical solvers below would judge a configuration that cannot exist
+            continue
         before_solved = routing.build_route_config(docs + solvers, labels, 80)
         after_solved = routing.build_route_config(after + solvers, labels, 80)
         for i, host in enumerate(PROBE_HOSTS):

@@ -390,7 +390,8 @@ def _redirect_servers(docs: Sequence[Mapping[str, Any]], labels: Labels,
 @given(bundles())
 def test_one_catch_all_redirect_where_redirects_were_removed(bundle: Bundle) -> None:
     """Property 2: a listener that lost redirect servers has exactly one catch-all redirect
-    server (IST0145: a second one would be dropped by istiod)."""
+    server (IST0145: a second one would be dropped by istiod) -- or, where the input already
+    had more on it, no more than before."""
     run, out = _first_run(bundle)
     if _ids(run) & {"MHR008", "MHR009", "MHR011"}:
         return  # a refused workload keeps its Gateways as they are
@@ -402,7 +403,10 @@ def test_one_catch_all_redirect_where_redirects_were_removed(bundle: Bundle) -> 
         if not lost:
             continue
         found = _catch_all_redirects(after, labels, port_map, port)
-        assert len(found) == 1, (
+        # an existing Gateway may already hold two (its second one is dropped by istiod): the
+        # rewrite must not add to them
+        before = _catch_all_redirects(bundle.docs, labels, port_map, port)
+        assert 1 <= len(found) <= max(1, len(before)), (
             f"pod {labels} (listener {port}, ports {port_map}) lost {sorted(lost)} and is "
             f"reached by {len(found)} catch-all redirect server(s): {found}")
 
