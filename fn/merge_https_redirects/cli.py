@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin")
+SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin", "check")
+#: Where to write the findings when the host passes no arguments (Helm 4 plugins, Argo CD).
+REPORT_ENV = "MHR_REPORT"
 
 
 def _help_epilog() -> str:
@@ -79,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="FunctionConfig file (ConfigMap or MergeHttpsRedirects)")
     parser.add_argument("--in-place", action="store_true",
                         help="rewrite the files instead of printing the result")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a FunctionConfig field, as in the ConfigMap form (repeatable; "
+                        "instead of --config)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write the findings to FILE as a kpt FunctionResultList "
+                        f"(or set {REPORT_ENV}=FILE: for hosts that pass no arguments)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -113,45 +121,138 @@ def _load_config_file(path: str) -> tuple[object, str | None]:
 
 
 def run(argv: Sequence[str]) -> int:
+    if argv and argv[0] == "check":
+        return _check(list(argv[1:]))
     if argv and argv[0] in SUBCOMMANDS:
         return _subcommand(argv[0], list(argv[1:]))
     # kpt and kustomize call the function with no argument: skip argparse (start-up time).
     args: Any = (_parser().parse_args(argv) if argv else
-                 SimpleNamespace(paths=[], config=None, in_place=False))
+                 SimpleNamespace(paths=[], config=None, in_place=False, set=[], report=None))
+    report = args.report or os.environ.get(REPORT_ENV) or None
+    code, results = _main(args)
+    if report is not None and results is not None:
+        problem = _write_report(report, results, code)
+        if problem is not None:
+            sys.stderr.write(problem + "\n")
+            return EXIT_ERRORS
+    return code
+
+
+def _write_report(path: str, results: Sequence[Any], code: int) -> str | None:
+    """The findings as ``kpt fn render --results-dir`` writes them (a FunctionResultList),
+    atomically; the one-line problem when it cannot be written."""
+    from pathlib import Path
+
+    from merge_https_redirects import yamlio
+    from merge_https_redirects.files import atomic_write
+
+    doc = {"apiVersion": "kpt.dev/v1", "kind": "FunctionResultList",
+           "metadata": {"name": "fnresults"}, "exitCode": code,
+           "items": [{"exec": "merge-https-redirects", "exitCode": code,
+                      "results": [r.to_krm() for r in results]}]}
+    target = Path(path)
+    try:
+        if target.is_dir():
+            target = target / "results.yaml"
+        atomic_write(target, yamlio.dumps(doc).encode("utf-8"))
+    except OSError as exc:
+        return f"error MHR102 {path}: cannot write the report ({exc.strerror})"
+    return None
+
+
+def _check(argv: list[str]) -> int:
+    """``check PATH...``: mode check on files (CI, pre-commit): the findings on stdout, exit 1
+    when a name fails."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="merge-https-redirects check",
+        description="Report, per DNS name, whether cert-manager's HTTP-01 challenge would "
+        "pass; change nothing. Exit 1 when a name fails.")
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="files or directories to read ('-' = stdin)")
+    parser.add_argument("--config", metavar="FILE", help="FunctionConfig file")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a FunctionConfig field (repeatable)")
+    parser.add_argument("--report", metavar="FILE", help="also write the findings to FILE")
+    args = parser.parse_args(argv)
+    args.in_place = False
+    report = args.report or os.environ.get(REPORT_ENV) or None
+    code, results = _main(args, mode="check")
+    if results is not None:
+        for result in results:
+            sys.stdout.write(result.one_line() + "\n")
+    if report is not None and results is not None:
+        problem = _write_report(report, results, code)
+        if problem is not None:
+            sys.stderr.write(problem + "\n")
+            return EXIT_ERRORS
+    return code
+
+
+def _set_config(pairs: Sequence[str]) -> tuple[dict[str, Any] | None, str | None]:
+    """``--set KEY=VALUE`` as the ConfigMap form's ``data`` (the last value of a key wins)."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            return None, f"--set {pair!r}: expected KEY=VALUE"
+        data[key] = value
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "--set"},
+            "data": data}, None
+
+
+def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]:
+    """One run: prints the output and the findings; returns the exit code and the findings
+    (``None`` for a usage error). ``mode``: forced over the config's (``check``), and then
+    nothing is printed: the caller prints the findings."""
+    quiet = mode is not None
     from merge_https_redirects import pipeline, yamlio
     from merge_https_redirects.config import Config, ConfigProblems, parse_config
+    from merge_https_redirects.results import Result, sorted_results
+    from merge_https_redirects.rules import rule
 
     if args.in_place and not args.paths:
         sys.stderr.write("merge-https-redirects: --in-place needs at least one PATH\n")
-        return EXIT_USAGE
+        return EXIT_USAGE, None
+    if args.set and args.config is not None:
+        sys.stderr.write("merge-https-redirects: use --config FILE or --set KEY=VALUE, "
+                         "not both\n")
+        return EXIT_USAGE, None
     stdin_bytes: bytes | None = None
     if not args.paths or "-" in args.paths:
         # Read one byte past the limit, never more: a huge input costs no more than that.
         stdin_bytes = sys.stdin.buffer.read(yamlio.MAX_INPUT_BYTES + 1)
-    if not args.paths and args.config is None:
+    config_given = args.config is not None or bool(args.set)
+    if not args.paths and not config_given:
         assert stdin_bytes is not None
         if not stdin_bytes.strip():
-            sys.stderr.write("error MHR101: empty input: expected a ResourceList or a YAML "
-                             "stream on stdin (see --help)\n")
-            return EXIT_ERRORS
+            empty = Result(rule("MHR101"), "empty input: expected a ResourceList or a YAML "
+                           "stream on stdin (see --help)")
+            sys.stderr.write(empty.one_line() + "\n")
+            return EXIT_ERRORS, [empty]
     config = Config()
-    if args.config is not None:
-        raw, problem = _load_config_file(args.config)
+    if config_given:
+        where = args.config or "--set"
+        raw, problem = (_load_config_file(args.config) if args.config is not None
+                        else _set_config(args.set))
         if problem is None:
             try:
                 config = parse_config(raw)
             except ConfigProblems as exc:
-                from merge_https_redirects.results import FileRef, sorted_results
+                from merge_https_redirects.results import FileRef
 
-                where = FileRef(args.config)
-                lines = [r._replace(file=where).one_line()
-                         for r in sorted_results(exc.results)]
-                _emit(stdin_bytes if not args.paths and stdin_bytes else b"", lines)
-                return EXIT_ERRORS
+                found = [r._replace(file=FileRef(where)) for r in sorted_results(exc.results)]
+                _emit(stdin_bytes if not args.paths and stdin_bytes and not quiet else b"",
+                      [r.one_line() for r in found])
+                return EXIT_ERRORS, found
         if problem is not None:
-            _emit(stdin_bytes if not args.paths and stdin_bytes else b"",
-                  [f"error MHR100 {problem}"])
-            return EXIT_ERRORS
+            failed = Result(rule("MHR100"), problem)
+            _emit(stdin_bytes if not args.paths and stdin_bytes and not quiet else b"",
+                  [failed.one_line()])
+            return EXIT_ERRORS, [failed]
+    if mode is not None:
+        config = config._replace(mode=mode)
     if args.paths:
         from merge_https_redirects.files import run_files
 
@@ -163,20 +264,23 @@ def run(argv: Sequence[str]) -> int:
         except yamlio.YamlError as exc:
             error = pipeline.input_error(exc, "<stdin>")
             head = stdin_bytes[:65536]
-            if args.config is None and b"ResourceList" in head and b"items" in head:
+            if not config_given and b"ResourceList" in head and b"items" in head:
                 # A ResourceList we cannot decode: still answer with one (kpt needs it).
                 broken = pipeline.broken_resource_list(head.decode("utf-8", "replace"), error)
                 _emit(broken.stdout, broken.stderr_lines())
-                return EXIT_ERRORS
+                return EXIT_ERRORS, [error]
             _emit(b"", [error.one_line()])
-            return EXIT_ERRORS
+            return EXIT_ERRORS, [error]
         del stdin_bytes  # the decoded text is all that is needed from here on
-        if args.config is None and pipeline.detect_resource_list(text):
+        if not config_given and pipeline.detect_resource_list(text):
             result = pipeline.run_resource_list(text)
         else:
             result = pipeline.run_stream(text, config)
-    _emit(result.chunks(), result.stderr_lines())
-    return result.exit_code
+    if quiet:
+        _emit(b"", [])
+    else:
+        _emit(result.chunks(), result.stderr_lines())
+    return result.exit_code, result.results
 
 
 def _subcommand(name: str, argv: list[str]) -> int:

@@ -79,6 +79,15 @@ FIELDS: tuple[FieldDoc, ...] = (
         "`skip`",
     ),
     FieldDoc(
+        "failOn",
+        "string: `error` or `warning`",
+        "`error`",
+        "The least severe finding that fails the run (exit 1), in every mode: `warning` makes a "
+        "deleted VirtualService, a kept bind redirect, a skipped conflict... fail a pipeline "
+        "whose host hides the function's messages (Helm 4).",
+        "`warning`",
+    ),
+    FieldDoc(
         "strict",
         'boolean (ConfigMap: `"true"`/`"false"`)',
         "`false`",
@@ -121,6 +130,7 @@ class Config(NamedTuple):
     namespace: str = dedicated.DEFAULT_NAMESPACE
     ports: tuple[int, ...] = dedicated.DEFAULT_PORTS
     on_conflict: str = "error"
+    fail_on: str = "error"
     ingress_class: str = "istio"
     strict: bool = False
     ingress_selector: tuple[tuple[str, str], ...] = tuple(
@@ -269,6 +279,7 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
         limit=63,
     )
     string("onConflict", ("error", "skip"))
+    string("failOn", ("error", "warning"))
     string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
     if "strict" in fields:
         flag = fields["strict"]
@@ -320,7 +331,8 @@ def _label_sets(
 
 
 def _attr(key: str) -> str:
-    return {"onConflict": "on_conflict", "ingressClass": "ingress_class"}.get(key, key)
+    return {"onConflict": "on_conflict", "ingressClass": "ingress_class",
+            "failOn": "fail_on"}.get(key, key)
 
 
 def _ports(value: Any, from_strings: bool, problems: _Problems) -> tuple[int, ...] | None:

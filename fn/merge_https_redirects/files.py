@@ -169,7 +169,7 @@ def run_files(
         config,
     )
     results = sorted_results(outcome.results)
-    code = EXIT_ERRORS if has_errors(results) else EXIT_OK
+    code = EXIT_ERRORS if has_errors(results, config.fail_on) else EXIT_OK
     texts: list[tuple[Source, str]] = []
     for src in sources:
         local = {
@@ -190,8 +190,9 @@ def run_files(
     except FilesError as exc:
         results.append(Result(rule("MHR102"), str(exc)))
         return Run(b"", sorted_results(results), EXIT_ERRORS, stderr_all=True)
-    summary = "\n".join(f"wrote {p}" for p in written)
-    return Run((summary + "\n").encode() if summary else b"", results, code, stderr_all=True)
+    # The paths as given (a user's relative path stays relative), on stderr: stdout is for
+    # manifests only.
+    return Run(b"", results, code, stderr_all=True, notes=[f"wrote {p}" for p in written])
 
 
 def _joined(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]]) -> bytes:
@@ -223,10 +224,12 @@ def write_in_place(
 ) -> list[Path]:
     """Write changed files (and a new file for added resources); returns what was written."""
     plan: list[tuple[Path, bytes | None]] = []
+    shown: dict[Path, Path] = {}  # written path -> the path as given
     for src, body in texts:
         if body == src.text.body:
             continue
         target = src.path.resolve()  # write through an in-tree symlink, keep the link
+        shown[target] = src.path
         if not _has_documents(body):
             plan.append((target, None))  # every resource of the file was deleted
         else:
@@ -243,7 +246,10 @@ def write_in_place(
             raise FilesError(f"{new_path}: refusing to write outside the given paths")
         # the dedicated Gateway first: were the run killed half way, no host would have lost
         # its redirect before the catch-all exists
-        plan.insert(0, (new_path, yamlio.dump_stream(list(added)).encode("utf-8")))
+        # the sequence indentation of the files beside it (kpt's seqindent)
+        beside = [src for src, _ in texts if src.path.parent.resolve() == target_dir.resolve()]
+        wide = any(src.bundle.wide_sequences for src in beside or [src for src, _ in texts])
+        plan.insert(0, (new_path, yamlio.dump_stream(list(added), wide=wide).encode("utf-8")))
     for path, _ in plan:
         if not _inside(path, roots, files) and path.parent.resolve() != target_dir.resolve():
             raise FilesError(f"{path}: refusing to write outside the given paths")
@@ -262,7 +268,7 @@ def write_in_place(
             except OSError as exc:
                 done = f" (already written: {', '.join(map(str, written))})" if written else ""
                 raise FilesError(f"{path}: cannot write ({exc.strerror}){done}") from None
-            written.append(path)
+            written.append(shown.get(path, path))
     return written
 
 

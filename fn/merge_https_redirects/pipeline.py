@@ -43,12 +43,15 @@ class Run:
     bundle in memory). ``stderr_all``: every finding on stderr (stream and files modes; KRM:
     only problems)."""
 
-    __slots__ = ("data", "exit_code", "results", "spliced", "stderr_all")
+    __slots__ = ("data", "exit_code", "notes", "results", "spliced", "stderr_all")
 
     def __init__(self, data: bytes = b"", results: list[Result] | None = None,
                  exit_code: int = EXIT_OK, stderr_all: bool = False,
-                 spliced: tuple[yamlio.Text, yamlio.Plan] | None = None) -> None:
+                 spliced: tuple[yamlio.Text, yamlio.Plan] | None = None,
+                 notes: Sequence[str] = ()) -> None:
         self.data = data
+        #: lines for stderr after the findings (``wrote FILE``)
+        self.notes = list(notes)
         self.results: list[Result] = [] if results is None else results
         self.exit_code = exit_code
         self.stderr_all = stderr_all
@@ -71,7 +74,7 @@ class Run:
 
     def stderr_lines(self) -> list[str]:
         return [r.one_line() for r in self.results
-                if self.stderr_all or r.level in ("error", "warning")]
+                if self.stderr_all or r.level in ("error", "warning")] + self.notes
 
 
 def input_error(exc: yamlio.YamlError, source: str = "") -> Result:
@@ -256,7 +259,7 @@ def run_resource_list(text: yamlio.Text) -> Run:
                                              text.newline)
         except yamlio.YamlError:
             return _broken_resource_list(text, input_error(exc))
-    return Run(b"", results, EXIT_ERRORS if has_errors(results) else EXIT_OK,
+    return Run(b"", results, EXIT_ERRORS if has_errors(results, config.fail_on) else EXIT_OK,
                spliced=(text, plan))
 
 
@@ -291,7 +294,7 @@ def run_stream(text: yamlio.Text, config: Config, source: str = "") -> Run:
         # Everything was deleted: print an explicit empty document rather than nothing, so a
         # host never mistakes the output for a crash (kpt deletes a package on empty output).
         plan = ["---" + text.newline]
-    return Run(b"", results, EXIT_ERRORS if has_errors(results) else EXIT_OK,
+    return Run(b"", results, EXIT_ERRORS if has_errors(results, config.fail_on) else EXIT_OK,
                stderr_all=True, spliced=(text, plan))
 
 

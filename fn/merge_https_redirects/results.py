@@ -109,5 +109,7 @@ def sorted_results(results: list[Result]) -> list[Result]:
     return sorted(results, key=Result.sort_key)
 
 
-def has_errors(results: list[Result]) -> bool:
-    return any(r.level == "error" for r in results)
+def has_errors(results: list[Result], fail_on: str = "error") -> bool:
+    """Whether the run fails: an error result, or (``failOn: warning``) a warning."""
+    failing = ("error", "warning") if fail_on == "warning" else ("error",)
+    return any(r.level in failing for r in results)

@@ -1593,8 +1593,9 @@ def render(text: str, plan: Plan) -> Iterator[str]:
             yield text[offset : min(end, offset + _CHUNK)]
 
 
-def dump_stream(objs: Sequence[Any], newline: str = "\n") -> str:
-    """Plain documents joined by ``---`` (used for new files)."""
+def dump_stream(objs: Sequence[Any], newline: str = "\n", *, wide: bool = False) -> str:
+    """Plain documents joined by ``---`` (used for new files); ``wide`` indents sequences."""
     return "".join(
-        ("---" + newline if i else "") + dumps(o, newline=newline) for i, o in enumerate(objs)
+        ("---" + newline if i else "") + dumps(o, newline=newline, wide=wide)
+        for i, o in enumerate(objs)
     )
