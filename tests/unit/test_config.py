@@ -129,7 +129,7 @@ def test_bad_value(obj: dict[str, Any], expected: str) -> None:
 
 def test_unknown_field_lists_the_known_ones() -> None:
     (message,) = problems(typed(onconflict="skip"))
-    assert message == ("unknown field `onconflict`, expect one of: gatewayLabels, "
+    assert message == ("unknown field `onconflict`, expect one of: failOn, gatewayLabels, "
                        "ingressClass, ingressSelector, mode, name, namespace, onConflict, ports, "
                        "strict")
 
