@@ -155,45 +155,65 @@ def _path_of(item: yamlio.Item) -> str | None:
 def apply_mode(resources: Sequence[Resource], config: Config,
                other_paths: Iterable[str] = ()) -> Outcome:
     """The transform for ``mode: merge``; the checker for ``mode: check``. Nothing of either
-    when two resources the function reads claim one identity (which one applies is
-    ambiguous)."""
-    duplicates = duplicate_results(resources)
+    when two resources the function reads claim one identity with different contents (which
+    one applies is ambiguous); identical copies (nested kpt packages that each hold the same
+    dedicated Gateway) are one resource, and every change to it is made to each copy."""
+    primaries, copies, duplicates = split_copies(resources)
     if duplicates:
         return Outcome(results=duplicates)
     if config.mode == "check":
         from merge_https_redirects import checking
 
-        return checking.check_mode(resources, config)
+        return checking.check_mode(primaries, config)
     # The routing model is imported only when there is a rewrite to prove (start-up time).
     from merge_https_redirects.proof import merge
 
-    return merge(resources, config, other_paths)
+    outcome = merge(primaries, config, other_paths)
+    for position, change in list(outcome.changes.items()):
+        for copy in copies.get(position, ()):
+            outcome.changes[copy] = change
+    return outcome
 
 
 #: Kinds without a namespace among those the function reads.
 _CLUSTER_SCOPED = frozenset({"ClusterIssuer", "IngressClass"})
 
 
-def duplicate_results(resources: Sequence[Resource]) -> list[Result]:
-    """MHR013 for every resource whose group, kind, namespace and name an earlier one has
-    (local config excluded; a namespaced resource without namespace is in ``default``, where
-    ``kubectl apply`` puts it)."""
+def split_copies(resources: Sequence[Resource]
+                 ) -> tuple[list[Resource], dict[int, list[int]], list[Result]]:
+    """The resources with one entry per identity (group, kind, namespace, name; local config
+    excluded; a namespaced resource without namespace is in ``default``, where ``kubectl
+    apply`` puts it), the positions of the identical copies of each (contents equal but for
+    kpt/kustomize bookkeeping annotations), and MHR013 for every identity defined twice
+    differently."""
+    from merge_https_redirects.transform import without_bookkeeping
+
     first: dict[tuple[str, str, str, str], Resource] = {}
+    primaries: list[Resource] = []
+    copies: dict[int, list[int]] = {}
     out: list[Result] = []
     for res in resources:
         if res.local_config:
+            primaries.append(res)
             continue
         group = res.api_version.rpartition("/")[0]
         namespace = res.namespace or ("" if res.kind in _CLUSTER_SCOPED else "default")
         key = (group, res.kind, namespace, res.name)
         earlier = first.setdefault(key, res)
         if earlier is res:
+            primaries.append(res)
+            continue
+        one, other = earlier.value, res.value
+        if one is not None and other is not None and (
+                without_bookkeeping(one) == without_bookkeeping(other)):
+            copies.setdefault(earlier.position, []).append(res.position)
             continue
         out.append(Result(rule("MHR013"), (
-            f"{res.kind} {namespace + '/' if namespace else ''}{res.name} is defined twice: "
-            f"at {_place(earlier)} and at {_place(res)}; nothing was changed (keep one)"),
+            f"{res.kind} {namespace + '/' if namespace else ''}{res.name} is defined twice, "
+            f"differently: at {_place(earlier)} and at {_place(res)}; nothing was changed "
+            "(keep one, or give each its own name)"),
             resource=res.ref, file=res.file))
-    return out
+    return primaries, copies, out
 
 
 def _place(res: Resource) -> str:

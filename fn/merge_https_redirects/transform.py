@@ -325,7 +325,7 @@ def transform(resources: Sequence[Resource], config: Config,
 
     for entry in plan.reused:
         dedicated_keys.add(entry.key)
-        outcome.dedicated.append(_strip_bookkeeping(entry.resource.value or {}))
+        outcome.dedicated.append(without_bookkeeping(entry.resource.value or {}))
         reached = [n for n in plan.needing if workloads[n].selected_by(entry.view.selector)]
         for n in reached:
             covered.setdefault(n, []).append(entry.key)
@@ -349,7 +349,7 @@ def transform(resources: Sequence[Resource], config: Config,
         for n in reached:
             covered.setdefault(n, []).append(key)
         outcome.added.append(new_gateway)
-        outcome.dedicated.append(_strip_bookkeeping(new_gateway))
+        outcome.dedicated.append(without_bookkeeping(new_gateway))
         outcome.results.append(Result(
             rule("MHR002"),
             f"added dedicated redirect Gateway {key[0]}/{key[1]} with selector "
@@ -784,13 +784,16 @@ _BOOKKEEPING = re.compile(
 )
 
 
-def _strip_bookkeeping(gateway: dict[str, Any]) -> dict[str, Any]:
-    """The Gateway without the hosts' bookkeeping annotations (for the chart generator)."""
+def without_bookkeeping(gateway: dict[str, Any]) -> dict[str, Any]:
+    """The object without the hosts' bookkeeping annotations (for the chart generator, and
+    to tell identical copies of one resource)."""
     out = dict(gateway)
-    meta = dict(out.get("metadata") or {})
-    annotations = {
-        k: v for k, v in (meta.get("annotations") or {}).items() if not _BOOKKEEPING.match(k)
-    }
+    meta = out.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("annotations"), dict):
+        return out  # nothing to strip (a malformed metadata stays as it is)
+    meta = dict(meta)
+    annotations = {k: v for k, v in meta["annotations"].items()
+                   if not (isinstance(k, str) and _BOOKKEEPING.match(k))}
     if annotations:
         meta["annotations"] = annotations
     else:

@@ -191,3 +191,86 @@ def test_repository_kptfile_renders_seed(kpt_bin: Path, repo_root: Path, tmp_pat
                  if p.is_file() and p not in before and ".venv" not in p.parts)
     assert all(any(n.startswith(p) for p in packages) for n in new), new
     assert not any(n.startswith("examples/seed/") for n in new), new  # seed reuses its Gateway
+
+
+def _site(name: str, host: str) -> str:
+    return f"""\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: {name}
+  namespace: istio-system
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port: {{number: 80, name: http, protocol: HTTP}}
+    hosts: [{host}]
+    tls: {{httpsRedirect: true}}
+  - port: {{number: 443, name: https, protocol: HTTPS}}
+    hosts: [{host}]
+    tls: {{mode: SIMPLE, credentialName: {name}-tls}}
+"""
+
+
+def _gateways(pkg: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
+    found: dict[tuple[str, str], list[dict[str, object]]] = {}
+    for path in sorted(pkg.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "Gateway":
+                meta = doc["metadata"]
+                found.setdefault((meta["namespace"], meta["name"]), []).append(doc)
+    return found
+
+
+def test_nested_packages_that_each_run_the_function(
+    kpt_bin: Path, function_bin: Path, tmp_path: Path
+) -> None:
+    """A root package and two subpackages, each running the function: every subpackage keeps
+    its dedicated Gateway (the same object in each), the root's own per-host redirect reuses
+    it, there is one dedicated Gateway per workload, and rendering again changes nothing."""
+    root = tmp_path / "platform"
+    for sub, host in (("shop", "shop.example.com"), ("blog", "blog.example.com")):
+        (root / sub).mkdir(parents=True)
+        (root / sub / "Kptfile").write_text(_kptfile(str(function_bin)).replace(
+            "name: ingress", f"name: {sub}"))
+        (root / sub / "gateway.yaml").write_text(_site(sub, host))
+    (root / "Kptfile").write_text(_kptfile(str(function_bin)).replace("name: ingress",
+                                                                        "name: platform"))
+    (root / "status.yaml").write_text(_site("status", "status.example.com"))
+
+    first = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=root)
+    assert first.returncode == 0, first.stderr
+    gateways = _gateways(root)
+    dedicated = [k for k, docs in gateways.items()
+                 if all(s["hosts"] == ["*"] for d in docs for s in d["spec"]["servers"])]
+    assert dedicated == [("istio-system", "http-to-https-redirect")]  # one per workload
+    copies = gateways[dedicated[0]]
+    assert len(copies) == 2  # shop/ and blog/ each keep theirs
+    assert (root / "shop" / "http-to-https-redirect.yaml").is_file()
+    assert (root / "blog" / "http-to-https-redirect.yaml").is_file()
+    assert not (root / "http-to-https-redirect.yaml").exists()  # the root reused it
+    for name in ("shop", "blog", "status"):
+        (site,) = gateways[("istio-system", name)]
+        assert [s["port"]["number"] for s in site["spec"]["servers"]] == [443]
+
+    before = _snapshot(root)
+    again = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert {k: v[0] for k, v in _snapshot(root).items()} == {k: v[0] for k, v in before.items()}
+
+
+def test_nested_packages_with_different_copies_fail_loudly(
+    kpt_bin: Path, function_bin: Path, tmp_path: Path
+) -> None:
+    """Two subpackages defining one Gateway differently: the render fails naming both files."""
+    root = tmp_path / "platform"
+    for sub, host in (("a", "a.example.com"), ("b", "b.example.com")):
+        (root / sub).mkdir(parents=True)
+        (root / sub / "gateway.yaml").write_text(_site("site", host))
+    (root / "Kptfile").write_text(_kptfile(str(function_bin)))
+    done = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=root)
+    assert done.returncode != 0
+    assert "MHR013" in done.stderr
+    assert "a/gateway.yaml" in done.stderr
+    assert "b/gateway.yaml" in done.stderr
