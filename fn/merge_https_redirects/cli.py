@@ -224,8 +224,10 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
         # Read one byte past the limit, never more: a huge input costs no more than that.
         stdin_bytes = sys.stdin.buffer.read(yamlio.MAX_INPUT_BYTES + 1)
     config_given = args.config is not None or bool(args.set)
-    if not args.paths and not config_given:
+    if not args.paths:
         assert stdin_bytes is not None
+        # Empty input is an error wherever it comes from (stdin, '-', empty files): a host
+        # that failed upstream must not pass for a bundle without Gateways.
         if not stdin_bytes.strip():
             empty = Result(rule("MHR101"), "empty input: expected a ResourceList or a YAML "
                            "stream on stdin (see --help)")

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
 from merge_https_redirects.results import (
+    CLUSTER_SCOPED,
     FileRef,
     ResourceRef,
     Result,
@@ -175,10 +176,6 @@ def apply_mode(resources: Sequence[Resource], config: Config,
     return outcome
 
 
-#: Kinds without a namespace among those the function reads.
-_CLUSTER_SCOPED = frozenset({"ClusterIssuer", "IngressClass"})
-
-
 def split_copies(resources: Sequence[Resource]
                  ) -> tuple[list[Resource], dict[int, list[int]], list[Result]]:
     """The resources with one entry per identity (group, kind, namespace, name; local config
@@ -197,7 +194,7 @@ def split_copies(resources: Sequence[Resource]
             primaries.append(res)
             continue
         group = res.api_version.rpartition("/")[0]
-        namespace = res.namespace or ("" if res.kind in _CLUSTER_SCOPED else "default")
+        namespace = res.namespace or ("" if res.kind in CLUSTER_SCOPED else "default")
         key = (group, res.kind, namespace, res.name)
         earlier = first.setdefault(key, res)
         if earlier is res:

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+#: Kinds without a namespace among those the function names in its findings.
+CLUSTER_SCOPED = frozenset({"ClusterIssuer", "IngressClass", "Namespace", "GatewayClass",
+                            "IstioOperator"})
+
+
 class ResourceRef(NamedTuple):
     """Identity of a resource as the KRM results spec names it."""
 
@@ -35,7 +40,10 @@ class ResourceRef(NamedTuple):
         return out
 
     def __str__(self) -> str:
-        where = f"{self.namespace}/" if self.namespace else ""
+        """``Kind ns/name``; a namespaced resource without namespace is shown in ``default``,
+        where the function (like ``kubectl apply``) takes it to be."""
+        namespace = self.namespace or ("" if self.kind in CLUSTER_SCOPED else "default")
+        where = f"{namespace}/" if namespace else ""
         return f"{self.kind} {where}{self.name}"
 
 
