@@ -7,8 +7,10 @@ What each test proves:
 - run as pre-commit runs it (`entry` + `args`, cwd = repository root), the fixer hook rewrites the
   manifests, converges (a second run changes nothing, so a commit can pass), and on a conflict
   fails with MHR008 on stderr without touching a file;
-- the check hook, with a `mode: check` config, changes nothing and fails while an HTTP-01
-  challenge is redirected (skipped until the function implements mode check).
+- the check hook (the `check` subcommand) changes nothing and fails while an HTTP-01
+  challenge is redirected;
+- the real `pre-commit` (PyPI) in a temporary git repository installs the hooks from this
+  repository: a commit with a per-host redirect is rewritten and fails once, then passes.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ def test_hooks_are_well_formed(repo_root: Path) -> None:
         assert hook["language"] == "python"
         argv = shlex.split(hook["entry"])
         assert argv[0] in scripts, "entry must be the console script the package installs"
-        assert "--in-place" in argv
         assert hook["pass_filenames"] is False
         assert hook["require_serial"] is True
         assert hook["types_or"] == ["yaml"]
+    # the fixer rewrites in place; the check hook only reports (the check subcommand)
+    assert "--in-place" in shlex.split(hooks["merge-https-redirects"]["entry"])
+    assert shlex.split(hooks["merge-https-redirects-check"]["entry"])[1:] == ["check"]
 
 
 def test_docs_snippet_uses_existing_hooks(repo_root: Path) -> None:
@@ -162,5 +166,5 @@ def test_check_hook(repo_root: Path, tmp_path: Path) -> None:
     done = _run_hook(hook, ["--config", "check.yaml", "deploy/istio"], tmp_path)
 
     assert done.returncode == 1, done.stderr
-    assert "MHR021" in done.stderr
+    assert "error MHR021" in done.stdout  # the check subcommand prints its findings
     assert _files(manifests) == before
