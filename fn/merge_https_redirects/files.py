@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -34,6 +34,10 @@ from merge_https_redirects.rules import rule
 from merge_https_redirects.transform import Resource
 
 SUFFIXES = (".yaml", ".yml")
+
+TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
+if TYPE_CHECKING:
+    from merge_https_redirects.kustomize_tree import Tree
 
 
 class FilesError(Exception):
@@ -147,11 +151,50 @@ def _resources(sources: Sequence[Source]) -> tuple[list[Resource], set[str]]:
     )
 
 
+def _shown(real: Path, given: Sequence[Path]) -> Path:
+    """A resolved path as the user would write it: under the given directory it lies in."""
+    for path in given:
+        root = path.resolve()
+        if real.is_relative_to(root):
+            return path / real.relative_to(root)
+    return real
+
+
+def discover_kustomize(paths: Sequence[str]
+                       ) -> tuple[list[Path], list[Path], Tree | None, list[Result]]:
+    """Like :func:`discover`, but where a given directory (or one below it) holds a
+    kustomization, its files are what kustomize reads: the resources the kustomizations list
+    (patches, generator inputs and the like are never read as manifests). Files of a given
+    directory outside every kustomization directory are read as before. The results: the
+    kustomization entries that could not be read (remote, or outside the given paths)."""
+    from merge_https_redirects.kustomize_tree import KustomizeTreeError, tree
+
+    files, roots = discover(paths)
+    try:
+        found = tree([Path(p) for p in paths if Path(p).is_dir()])
+    except KustomizeTreeError as exc:
+        raise FilesError(str(exc)) from None
+    if found is None:
+        return files, roots, None, []
+    patches = set(found.patches)
+    kept = [f for f in files if f.resolve() not in patches
+            and not any(f.resolve().is_relative_to(d) for d in found.owner)]
+    seen = {f.resolve() for f in kept}
+    given = [Path(p) for p in paths]
+    for real in found.resources:
+        if real not in seen:
+            seen.add(real)
+            kept.append(_shown(real, given))
+    notes = [Result(rule("MHR017"), f"{text}: its Gateways are not judged")
+             for text in found.skipped]
+    return kept, roots, found, notes
+
+
 def run_files(
     paths: Sequence[str], config: Config, *, in_place: bool, stdin: bytes | None = None
 ) -> Run:
     try:
-        files, roots = discover([p for p in paths if p != "-"])
+        files, roots, kustomize, skipped = discover_kustomize([p for p in paths if p != "-"])
     except FilesError as exc:
         return Run(b"", [Result(rule("MHR101"), str(exc))], EXIT_ERRORS, stderr_all=True)
     if "-" in paths:
@@ -160,7 +203,8 @@ def run_files(
                        EXIT_ERRORS, stderr_all=True)
         files.insert(paths.index("-") if paths.index("-") <= len(files) else len(files), Path("-"))
     sources, problems = load_sources(files, stdin)
-    if problems:
+    problems += skipped
+    if any(p.level == "error" for p in problems):
         return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
     if not any(src.text.body.strip() for src in sources):
         empty = Result(rule("MHR101"), "empty input: "
@@ -172,6 +216,17 @@ def run_files(
         [r for s in sources for r in head_errors(s.bundle, str(s.path))],
         config,
     )
+    edited = _edited_gateway_files(sources, outcome.changes, resources)
+    if kustomize is not None and edited:
+        given = [Path(p) for p in paths]
+        outcome.results += [
+            Result(rule("MHR018"), (
+                f"it patches a Gateway (listed by {_shown(kfile, given)}) while this run "
+                "changed port-80 servers: the patch can put a removed redirect server back; "
+                "check the built output (merge-https-redirects check)"),
+                file=FileRef(str(_shown(patch, given))))
+            for kfile, patch in kustomize.gateway_patches]
+    outcome.results += skipped
     results = sorted_results(outcome.results)
     code = EXIT_ERRORS if has_errors(results, config.fail_on) else EXIT_OK
     texts: list[tuple[Source, str]] = []
@@ -189,14 +244,69 @@ def run_files(
     if code != EXIT_OK:
         return Run(b"", results, code, stderr_all=True)
     target_dir = roots[0] if roots else (files[0].parent if files else Path("."))
+    listing: list[tuple[Path, bytes]] = []
     try:
-        written = write_in_place(texts, outcome.added, target_dir, roots, files)
+        if kustomize is not None and outcome.added:
+            # beside the first Gateway it replaces, listed by the kustomization of that
+            # directory: every overlay built on it gets the catch-all
+            target_dir = edited[0].parent if edited else target_dir
+            listing = _listed_in_kustomization(kustomize, target_dir, outcome.added)
+        written = write_in_place(texts, outcome.added, target_dir, roots, files, listing)
     except FilesError as exc:
         results.append(Result(rule("MHR102"), str(exc)))
         return Run(b"", sorted_results(results), EXIT_ERRORS, stderr_all=True)
     # The paths as given (a user's relative path stays relative), on stderr: stdout is for
     # manifests only.
     return Run(b"", results, code, stderr_all=True, notes=[f"wrote {p}" for p in written])
+
+
+def _edited_gateway_files(sources: Sequence[Source], changes: Mapping[int, object],
+                          resources: Sequence[Resource]) -> list[Path]:
+    """The files (as given) of the Gateways the run edits or deletes, in input order."""
+    positions = {r.position for r in resources if r.kind == "Gateway" and r.position in changes}
+    out: list[Path] = []
+    for src in sources:
+        span = range(src.first_position, src.first_position + len(src.bundle.items))
+        if any(p in span for p in positions) and src.path not in out:
+            out.append(src.path)
+    return out
+
+
+def new_file_name(added: Sequence[dict[str, object]]) -> str:
+    metadata = added[0].get("metadata")
+    name = str(metadata.get("name", "redirect")) if isinstance(metadata, dict) else "redirect"
+    return f"{name}.yaml"
+
+
+def _listed_in_kustomization(kustomize: Tree, directory: Path,
+                             added: Sequence[dict[str, object]]) -> list[tuple[Path, bytes]]:
+    """The kustomization of ``directory`` with the new file added to its ``resources``
+    (nothing when it lists it already); a directory no kustomization owns is refused: a file
+    nothing lists would never be built, and every host would lose its redirect."""
+    from merge_https_redirects.kustomize_tree import KustomizeTreeError, add_resource
+
+    kfile = kustomize.owner.get(directory.resolve())
+    if kfile is None:
+        raise FilesError(f"{directory}: no kustomization lists this directory's files, so the "
+                         "new dedicated Gateway would not be built; nothing was written")
+    name = _free_name(directory, new_file_name(added))
+    try:
+        edited = add_resource(kfile, name)
+    except KustomizeTreeError as exc:
+        raise FilesError(f"{exc}; nothing was written") from None
+    shown = kfile if kfile.parent == directory.resolve() else directory / kfile.name
+    return [] if edited is None else [(directory / shown.name, edited)]
+
+
+def _free_name(directory: Path, name: str) -> str:
+    """``name``, or ``name-2``... when a file of that name exists already (as
+    :func:`write_in_place` picks it)."""
+    stem, suffix = name.rsplit(".", 1)
+    candidate, n = name, 2
+    while (directory / candidate).exists():
+        candidate = f"{stem}-{n}.{suffix}"
+        n += 1
+    return candidate
 
 
 def _joined(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]]) -> bytes:
@@ -225,8 +335,10 @@ def write_in_place(
     target_dir: Path,
     roots: Sequence[Path],
     files: Sequence[Path],
+    listing: Sequence[tuple[Path, bytes]] = (),
 ) -> list[Path]:
-    """Write changed files (and a new file for added resources); returns what was written."""
+    """Write changed files (and a new file for added resources, and the kustomization that
+    lists it: ``listing``); returns what was written."""
     plan: list[tuple[Path, bytes | None]] = []
     shown: dict[Path, Path] = {}  # written path -> the path as given
     for src, body in texts:
@@ -239,13 +351,7 @@ def write_in_place(
         else:
             plan.append((target, yamlio.encode(src.text, body)))
     if added:
-        metadata = added[0].get("metadata")
-        name = str(metadata.get("name", "redirect")) if isinstance(metadata, dict) else "redirect"
-        new_path = target_dir / f"{name}.yaml"
-        n = 2
-        while new_path.exists():
-            new_path = target_dir / f"{name}-{n}.yaml"
-            n += 1
+        new_path = target_dir / _free_name(target_dir, new_file_name(added))
         if not _inside(new_path.parent, [target_dir, *roots], files):
             raise FilesError(f"{new_path}: refusing to write outside the given paths")
         # the dedicated Gateway first: were the run killed half way, no host would have lost
@@ -254,6 +360,10 @@ def write_in_place(
         beside = [src for src, _ in texts if src.path.parent.resolve() == target_dir.resolve()]
         wide = any(src.bundle.wide_sequences for src in beside or [src for src, _ in texts])
         plan.insert(0, (new_path, yamlio.dump_stream(list(added), wide=wide).encode("utf-8")))
+        # then the kustomization that lists it, before any redirect server goes
+        for position, (kustomization, edited) in enumerate(listing, start=1):
+            plan.insert(position, (kustomization.resolve(), edited))
+            shown[kustomization.resolve()] = kustomization
     for path, _ in plan:
         if not _inside(path, roots, files) and path.parent.resolve() != target_dir.resolve():
             raise FilesError(f"{path}: refusing to write outside the given paths")

@@ -72,6 +72,12 @@ _RULES = [
     Rule("MHR016", "no-workload", "warning",
          "A Gateway with port-80 redirect servers applies to none of the gateway workloads the "
          "input or gatewayLabels name: it was left unchanged."),
+    Rule("MHR017", "kustomize-not-read", "warning",
+         "A kustomization entry is remote or leaves the given directories: its resources were "
+         "not read, and their Gateways are not judged."),
+    Rule("MHR018", "gateway-patch", "warning",
+         "A kustomize patch touches a Gateway while the run changed port-80 servers: the patch "
+         "can put a removed redirect server back (check the built output)."),
     # --- the HTTP-01 checker (check mode, explain) ---
     Rule("MHR020", "http01-summary", "info", "Summary of the HTTP-01 check."),
     Rule("MHR021", "http01-redirected", "error",
