@@ -220,19 +220,14 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
                          "not both\n")
         return EXIT_USAGE, None
     stdin_bytes: bytes | None = None
+    if not args.paths and sys.stdin.isatty():
+        sys.stderr.write("merge-https-redirects: reads a ResourceList or a YAML stream on stdin, "
+                         "or PATH arguments (see --help)\n")
+        return EXIT_USAGE, None
     if not args.paths or "-" in args.paths:
         # Read one byte past the limit, never more: a huge input costs no more than that.
         stdin_bytes = sys.stdin.buffer.read(yamlio.MAX_INPUT_BYTES + 1)
     config_given = args.config is not None or bool(args.set)
-    if not args.paths:
-        assert stdin_bytes is not None
-        # Empty input is an error wherever it comes from (stdin, '-', empty files): a host
-        # that failed upstream must not pass for a bundle without Gateways.
-        if not stdin_bytes.strip():
-            empty = Result(rule("MHR101"), "empty input: expected a ResourceList or a YAML "
-                           "stream on stdin (see --help)")
-            sys.stderr.write(empty.one_line() + "\n")
-            return EXIT_ERRORS, [empty]
     config = Config()
     if config_given:
         where = args.config or "--set"

@@ -206,10 +206,6 @@ def run_files(
     problems += skipped
     if any(p.level == "error" for p in problems):
         return Run(b"", sorted_results(problems), EXIT_ERRORS, stderr_all=True)
-    if not any(src.text.body.strip() for src in sources):
-        empty = Result(rule("MHR101"), "empty input: "
-                       + (", ".join(paths) if paths else "no file") + " hold(s) no YAML")
-        return Run(b"", [empty], EXIT_ERRORS, stderr_all=True)
     resources, other_paths = _resources(sources)
     outcome = with_unreadable(
         apply_mode(resources, config, other_paths),

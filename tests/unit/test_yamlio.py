@@ -383,7 +383,7 @@ def test_unknown_tags_in_items(function_bin: Path, tmp_path: Path) -> None:
     run = _run(function_bin, gateway + "---\n" + opaque)
     assert run.returncode == 1
     assert run.stdout == gateway + "---\n" + opaque
-    assert "error MHR010 Gateway gw" in run.stderr
+    assert "error MHR010 Gateway default/gw" in run.stderr
     assert not marker.exists()
 
 
