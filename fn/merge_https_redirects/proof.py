@@ -20,7 +20,7 @@ after.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from merge_https_redirects import yamlio
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from merge_https_redirects.http01 import CheckOptions, _Pending
-    from merge_https_redirects.routing import Answer, RoutingInput
+    from merge_https_redirects.routing import Answer, RouteConfig, RoutingInput
 
 #: The unrelated name every workload is asked about (``.invalid`` is never a real host).
 UNRELATED_HOST = "merge-https-redirects-unrelated.invalid"
@@ -45,26 +45,12 @@ WILDCARD_LABEL = "merge-https-redirects-probe"
 SHOWN = 3
 
 
-class _Cached:
-    """A resource's value read once for the whole proof (plan, before, after, plan again)."""
-
-    __slots__ = ("error", "value")
-
-    def __init__(self, res: Resource) -> None:
-        self.value, self.error = res.read()
-
-    def __call__(self) -> Any:
-        from merge_https_redirects.transform import UnreadableResource
-
-        if self.error is not None:
-            raise UnreadableResource(self.error)
-        return self.value
-
-
 def merge(resources: Sequence[Resource], config: Config,
           other_paths: Iterable[str] = ()) -> Outcome:
     """The rewrite of ``mode: merge``, with the proof (see the module docstring)."""
-    cached = [r._replace(load=_Cached(r)) if r.load is not None else r for r in resources]
+    # Every read of a resource returns the value the scan built (no second parse), so the
+    # plan, the proof and the plans after a refusal all share one set of values.
+    cached = resources
     other_paths = set(other_paths)
     workloads = workloads_of(cached, config)
     outcome = transform(cached, config, other_paths, workloads=workloads)
@@ -144,8 +130,18 @@ class _Listener(NamedTuple):
     port: int
 
 
+#: What two answers are compared by: kind, destination (or redirect target), virtual host.
+Key = tuple[str, "str | None", "str | None"]
+
+
+def _key(answer: Answer) -> Key:
+    return (answer.kind, answer.destination, answer.virtual_host)
+
+
 class Proof:
-    """The answers before the rewrite, computed once; :meth:`changes` compares a plan's."""
+    """The answers before the rewrite, computed once; :meth:`changes` compares a plan's.
+    Only the answers' keys are kept (a 50k-item bundle has 10k hosts per listener); the causes
+    are worked out again for the few answers a refusal names."""
 
     def __init__(self, before: Sequence[Mapping[str, Any]], config: Config,
                  workloads: Sequence[Workload]) -> None:
@@ -155,11 +151,13 @@ class Proof:
         self.workloads = workloads
         self.config = config
         self.options: CheckOptions = http01.options_for(config)
+        self.before_values = before
         source = RoutingInput(before)
         self.hosts = probe_hosts(source, before)
         self.listeners = [_Listener(n, port) for n, w in enumerate(workloads)
                           for port in sorted({w.resolve(p) for p in config.ports})]
-        self.before = self._answers(source)
+        self.before = self._keys(source)
+        del source  # its route cache is large: gone before the solvers are judged
         # HTTP-01: the names whose challenge passes on a workload must still pass there.
         self.pending: list[_Pending] = [
             v for v in http01._first_verdicts(before) if isinstance(v, http01._Pending)]
@@ -167,16 +165,26 @@ class Proof:
         self.passing = {(i, n) for i, found in judged.items()
                         for n, verdict, _ in found if verdict == "pass" and n >= 0}
 
-    def _answers(self, source: RoutingInput) -> list[list[Answer]]:
+    def _configs(self, source: RoutingInput) -> Iterator[tuple[int, RouteConfig]]:
+        """Each listener's route configuration, one alive at a time."""
         from merge_https_redirects.routing import build_route_config
 
-        out = []
-        for listener in self.listeners:
+        for i, listener in enumerate(self.listeners):
             w = self.workloads[listener.workload]
-            config = build_route_config(source, w.label_map, listener.port,
+            yield i, build_route_config(source, w.label_map, listener.port,
                                         ingress=self.options.ingress, port_map=w.port_map)
-            out.append([config.answer(h, "/") for h in self.hosts])
-            del config  # one route configuration alive at a time
+
+    def _keys(self, source: RoutingInput) -> list[list[Key]]:
+        return [[_key(config.answer(h, "/")) for h in self.hosts]
+                for _, config in self._configs(source)]
+
+    def _full(self, source: RoutingInput, wanted: Mapping[int, Sequence[int]]
+              ) -> dict[tuple[int, int], Answer]:
+        """The answers (with their causes) of the hosts ``wanted`` per listener."""
+        out = {}
+        for i, config in self._configs(source):
+            for h in wanted.get(i, ()):
+                out[(i, h)] = config.answer(self.hosts[h], "/")
         return out
 
     def changes(self, after: Sequence[Mapping[str, Any]],
@@ -190,23 +198,38 @@ class Proof:
         from merge_https_redirects.routing import RoutingInput
 
         found: dict[int, list[str]] = {}
-        orders = [after]
-        if added:
-            new = {id(g) for g in added}
-            orders.append([_created(r, _FIRST) for r in after if id(r) not in new]
-                          + [_created(g, _LAST) for g in added])
-        seen: set[tuple[int, str]] = set()
-        for bundle in orders:
-            answers = self._answers(RoutingInput(bundle))
-            for listener, old_row, new_row in zip(self.listeners, self.before, answers,
-                                                  strict=True):
-                for host, old, new_answer in zip(self.hosts, old_row, new_row, strict=True):
-                    if allowed(old, new_answer) or (listener.workload, host) in seen:
-                        continue
-                    seen.add((listener.workload, host))
+
+        def orders() -> Iterator[Sequence[Mapping[str, Any]]]:
+            yield after
+            if added:  # built only now: one bundle's routing alive at a time
+                new = {id(g) for g in added}
+                yield ([_created(r, _FIRST) for r in after if id(r) not in new]
+                       + [_created(g, _LAST) for g in added])
+
+        seen: set[tuple[int, int]] = set()  # (workload, host) already named
+        for bundle in orders():
+            source = RoutingInput(bundle)
+            del bundle
+            changed: dict[int, list[int]] = {}
+            for i, config in self._configs(source):
+                workload = self.listeners[i].workload
+                for h, (host, old) in enumerate(zip(self.hosts, self.before[i], strict=True)):
+                    if (workload, h) not in seen and not allowed(
+                            old, _key(config.answer(host, "/"))):
+                        seen.add((workload, h))
+                        changed.setdefault(i, []).append(h)
+            if not changed:
+                del source
+                continue
+            new_answers = self._full(source, changed)
+            del source
+            old_answers = self._full(RoutingInput(self.before_values), changed)
+            for i, hosts in changed.items():
+                listener = self.listeners[i]
+                for h in hosts:
                     found.setdefault(listener.workload, []).append(
-                        f"http://{host}/ on port {listener.port} would change from "
-                        f"{describe(old)} to {describe(new_answer)}")
+                        f"http://{self.hosts[h]}/ on port {listener.port} would change from "
+                        f"{describe(old_answers[(i, h)])} to {describe(new_answers[(i, h)])}")
         if self.passing:
             names = {i for i, _ in self.passing}
             judged = http01.judge_per_workload(
@@ -257,19 +280,18 @@ def _summary(lines: Sequence[str]) -> str:
     return "the simulation refuses it: " + text
 
 
-def allowed(old: Answer, new: Answer) -> bool:
-    """Whether ``new`` is the same answer as ``old``, or the intended change: a 404 that
+def allowed(old: Key, new: Key) -> bool:
+    """Whether answer ``new`` is the same as ``old``, or the intended change: a 404 that
     the catch-all redirect (the ``*`` virtual host) now answers -- not another host's
     redirect server that the rewrite let through (istiod skips a server whose host an earlier
-    tls-block server took: removing that one un-skips it)."""
+    tls-block server took: removing that one un-skips it). Answers by :func:`_key`."""
     from merge_https_redirects.routing import REQUIRE_TLS_REDIRECT
 
-    if old.kind == new.kind == "404":
+    if old[0] == new[0] == "404":
         return True
-    if (old.kind, old.destination) == (new.kind, new.destination):
+    if old[:2] == new[:2]:
         return True
-    return old.kind == "404" and new.kind == "redirect" and (
-        new.destination == REQUIRE_TLS_REDIRECT) and new.virtual_host == "*"
+    return old[0] == "404" and new == ("redirect", REQUIRE_TLS_REDIRECT, "*")
 
 
 def describe(answer: Answer) -> str:

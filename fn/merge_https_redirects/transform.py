@@ -17,7 +17,6 @@ of its own) that has port-80 redirect servers:
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 import re
 from collections import Counter
@@ -41,6 +40,7 @@ from merge_https_redirects.istio import (
 from merge_https_redirects.results import FileRef, ResourceRef, Result
 from merge_https_redirects.rules import rule
 from merge_https_redirects.workloads import (
+    NO_PORT_TRANSLATION,
     Workload,
     could_be_gateway,
     gateway_labels,
@@ -171,6 +171,18 @@ _READ_WORKLOAD = {
     "spec": {"selector": True, "template": _POD_TEMPLATE, "containers": _CONTAINERS,
              "ports": True},
 }
+def _is_translation_opt_out(key: Any) -> bool:
+    return bool(key == NO_PORT_TRANSLATION)
+
+
+#: Services: what ``resolvePorts`` reads (a bundle's thousands of application Services
+#: translating a port are kept, so only that).
+_READ_SERVICE = {
+    "apiVersion": True,
+    "kind": True,
+    "metadata": {"name": True, "namespace": True, "labels": _is_translation_opt_out},
+    "spec": {"selector": True, "ports": {"name": True, "port": True, "targetPort": True}},
+}
 _WORKLOAD_KINDS = {("apps", "Deployment"), ("apps", "DaemonSet"), ("apps", "StatefulSet"),
                    ("", "Pod"), ("", "Service")}
 _WORKLOAD_KIND_NAMES = frozenset(kind for _, kind in _WORKLOAD_KINDS)
@@ -187,6 +199,8 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
         return _READ_OBJECT
     if group == "networking.k8s.io" or (group == "extensions" and kind == "Ingress"):
         return _READ_OBJECT
+    if (group, kind) == ("", "Service"):
+        return _READ_SERVICE
     if (group, kind) in _WORKLOAD_KINDS:
         return _READ_WORKLOAD
     if group == "install.istio.io" and kind == "IstioOperator":
@@ -703,6 +717,8 @@ def _fit(name: str, limit: int = MAX_NAME) -> str:
     names stay two names, deterministically."""
     if len(name) <= limit:
         return name
+    import hashlib  # rare: not worth its start-up time
+
     digest = hashlib.sha256(name.encode()).hexdigest()[:6]
     return f"{name[:limit - 7].rstrip('-')}-{digest}"
 
