@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_started = [False]  # whether any output reached stdout (the last-resort answer needs to know)
+
+
 def _emit(run_stdout: bytes | Iterable[bytes], lines: Sequence[str]) -> None:
     for line in lines:
         sys.stderr.write(line + "\n")
@@ -98,8 +101,27 @@ def _emit(run_stdout: bytes | Iterable[bytes], lines: Sequence[str]) -> None:
     out = sys.stdout.buffer
     for chunk in [run_stdout] if isinstance(run_stdout, bytes) else run_stdout:
         if chunk:
+            _started[0] = True
             out.write(chunk)
     out.flush()
+
+
+def _last_resort(argv: Sequence[str], message: str) -> int:
+    """One line on stderr; and, called as kpt and kustomize call a function (no argument)
+    before anything reached stdout, a ResourceList carrying the error: the host always gets
+    one. Built from plain strings: whatever failed must not be needed to say so."""
+    sys.stderr.write(message + "\n")
+    if not argv and not _started[0]:
+        quoted = message.replace("\\", "\\\\").replace('"', '\\"')
+        try:
+            sys.stdout.write(
+                "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n"
+                f'results:\n- message: "{quoted}"\n  severity: error\n'
+                "  tags:\n    rule: MHR101\n    name: invalid-input\n")
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+    return EXIT_ERRORS
 
 
 def _load_config_file(path: str) -> tuple[object, str | None]:
@@ -304,6 +326,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: never lets a traceback reach the user."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _started[0] = False
     # One run, then exit: the cyclic garbage collector would only rescan the millions of
     # objects a large bundle builds (none of them in reference cycles) -- superlinear time.
     gc.disable()
@@ -318,17 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ERRORS
     except RecursionError:
-        sys.stderr.write("error MHR101: input nested too deeply\n")
-        return EXIT_ERRORS
+        return _last_resort(args, "error MHR101: input nested too deeply")
     except MemoryError:
-        sys.stderr.write("error MHR101: input too large for the available memory\n")
-        return EXIT_ERRORS
+        return _last_resort(args, "error MHR101: input too large for the available memory")
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        sys.stderr.write(
+        return _last_resort(args, (
             f"merge-https-redirects: internal error: {type(exc).__name__}: {exc} "
-            "(please report this with the input that caused it)\n"
-        )
-        return EXIT_ERRORS
+            "(please report this with the input that caused it)"))
     finally:
         if argv is not None:  # called as a library (tests): leave the interpreter as it was
             gc.enable()

@@ -60,6 +60,10 @@ def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
+        try:
+            path.resolve()
+        except RuntimeError:
+            raise FilesError(f"{raw}: cannot read (a symlink loop)") from None
         if path.is_dir():
             root = path.resolve()
             roots.append(path)
@@ -104,8 +108,10 @@ def _walk(directory: Path, root: Path, visited: set[tuple[int, int]] | None = No
                 yield from _walk(path, root, visited)
             elif entry.is_file() and entry.name.endswith(SUFFIXES):
                 yield path
-        except OSError as exc:  # a dangling or looping link, a permission problem
+        except OSError as exc:  # a dangling link, a permission problem
             raise FilesError(f"{path}: cannot read ({exc.strerror})") from None
+        except RuntimeError:  # Path.resolve on a symlink loop
+            raise FilesError(f"{path}: cannot read (a symlink loop)") from None
 
 
 def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Source], list[Result]]:
@@ -174,6 +180,8 @@ def discover_kustomize(paths: Sequence[str]
         found = tree([Path(p) for p in paths if Path(p).is_dir()])
     except KustomizeTreeError as exc:
         raise FilesError(str(exc)) from None
+    except RuntimeError:  # a symlink loop named by a kustomization
+        raise FilesError(f"{', '.join(paths)}: a kustomization names a symlink loop") from None
     if found is None:
         return files, roots, None, []
     patches = set(found.patches)

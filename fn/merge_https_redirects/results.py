@@ -44,7 +44,7 @@ class ResourceRef(NamedTuple):
         where the function (like ``kubectl apply``) takes it to be."""
         namespace = self.namespace or ("" if self.kind in CLUSTER_SCOPED else "default")
         where = f"{namespace}/" if namespace else ""
-        return f"{self.kind} {where}{self.name}"
+        return f"{self.kind or 'resource'} {where}{self.name or '(no name)'}"
 
 
 class FileRef(NamedTuple):

@@ -91,6 +91,17 @@ class Resource(NamedTuple):
             return None, str(exc)
         if not isinstance(value, dict):
             return None, "not a mapping"
+        for key in ("apiVersion", "kind"):
+            if not isinstance(value.get(key), str):
+                return None, f"{key} must be a string, got {_type_name(value.get(key))}"
+        meta = value.get("metadata")
+        if not isinstance(meta, dict):
+            return None, f"metadata must be a map, got {_type_name(meta)}"
+        name, namespace = meta.get("name"), meta.get("namespace")
+        if not isinstance(name, str) or not name:
+            return None, f"metadata.name must be a non-empty string, got {_type_name(name)}"
+        if namespace is not None and not isinstance(namespace, str):
+            return None, f"metadata.namespace must be a string, got {_type_name(namespace)}"
         return value, None
 
     @property
@@ -111,6 +122,14 @@ class Resource(NamedTuple):
             if key in self.annotations:
                 return self.annotations[key]
         return None
+
+
+def _type_name(value: object) -> str:
+    names = {dict: "a map", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number"}
+    if value is None:
+        return "nothing"
+    return names.get(type(value), type(value).__name__)
 
 
 class Change(NamedTuple):

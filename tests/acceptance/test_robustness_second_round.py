@@ -1,0 +1,130 @@
+"""Robustness, second round: each defect an external attack found, with the input that
+showed it (the test failed before the fix)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from merge_https_redirects import cli, pipeline
+
+REDIRECT = """\
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: shop, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [shop.example.com]
+    tls: {httpsRedirect: true}
+"""
+
+
+def _run(function_bin: Path, *args: str, stdin: str = "", cwd: Path | None = None
+         ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(function_bin), *args], input=stdin, capture_output=True,
+                          text=True, timeout=60, check=False, cwd=cwd)
+
+
+def _krm(*docs: str) -> str:
+    items = [yaml.safe_load(d) for d in docs]
+    return yaml.safe_dump({"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+                           "items": items})
+
+
+def _clean(done: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in done.stderr
+    assert "internal error" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("kind", ["[]", "{a: b}"])
+def test_a_kind_that_is_not_a_string(function_bin: Path, kind: str) -> None:
+    """1. ``kind: []`` beside a Gateway crashed the checker (unhashable type)."""
+    odd = f"apiVersion: networking.k8s.io/v1\nkind: {kind}\nmetadata: {{name: x}}\n"
+    stream = _run(function_bin, stdin=odd + "---\n" + REDIRECT)
+    _clean(stream)
+    assert stream.returncode == 1
+    assert "kind must be a string" in stream.stderr
+    krm = _run(function_bin, stdin=_krm(odd, REDIRECT))
+    _clean(krm)
+    answer = yaml.safe_load(krm.stdout)
+    assert answer["kind"] == "ResourceList"
+    assert any("kind must be a string" in r["message"] for r in answer["results"])
+
+
+@pytest.mark.parametrize("metadata", ["[x]", "hello", "{name: all, annotations: [a]}"])
+def test_a_catch_all_gateway_with_odd_metadata(function_bin: Path, metadata: str) -> None:
+    """2. An existing catch-all redirect Gateway whose metadata (or annotations) is not a
+    mapping crashed while its bookkeeping annotations were stripped."""
+    catch_all = (f"apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {metadata}"
+                 "\nspec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+                 "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n"
+                 "    tls: {httpsRedirect: true}\n")
+    done = _run(function_bin, stdin=catch_all + "---\n" + REDIRECT)
+    _clean(done)
+    assert done.returncode in (0, 1)
+    assert catch_all.split("\n", 3)[3] in done.stdout  # left as it was
+
+
+def test_a_symlink_loop_in_a_walked_directory(function_bin: Path, tmp_path: Path) -> None:
+    """3. ``ln -s self.yaml self.yaml`` inside a walked directory: RuntimeError."""
+    (tmp_path / "gw.yaml").write_text(REDIRECT)
+    os.symlink("self.yaml", tmp_path / "self.yaml")
+    done = _run(function_bin, str(tmp_path))
+    _clean(done)
+    assert done.returncode == 1
+    assert "symlink loop" in done.stderr
+
+
+def test_a_file_name_that_is_not_utf8(function_bin: Path, tmp_path: Path) -> None:
+    """4. --in-place on a tree with a non-UTF-8 file name wrote the files, then failed
+    printing the "wrote" line."""
+    odd = os.fsencode(tmp_path) + b"/caf\xe9.yaml"
+    with open(odd, "wb") as handle:
+        handle.write(REDIRECT.encode())
+    done = subprocess.run([str(function_bin), "--in-place", str(tmp_path)], capture_output=True,
+                          timeout=60, check=False, env={**os.environ, "LANG": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr
+    assert b"wrote " in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def test_the_last_resort_answers_a_resource_list(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """5. An internal error (or MemoryError) in KRM mode printed no ResourceList."""
+    for error in (ValueError("boom"), MemoryError()):
+        def fail(*_args: Any, error: BaseException = error) -> Any:
+            raise error
+
+        monkeypatch.setattr(pipeline, "run_resource_list", fail)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(
+            b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n")))
+        assert cli.main([]) == 1
+        out, _ = capsys.readouterr()
+        answer = yaml.safe_load(out)
+        assert answer["kind"] == "ResourceList"
+        assert answer["results"][0]["severity"] == "error"
+
+
+@pytest.mark.parametrize("metadata", ["metadata: {name: [a, b]}", "", "metadata: 5",
+                                      "metadata: {name: x, namespace: [n]}"])
+def test_an_istio_resource_with_invalid_metadata_is_kept(function_bin: Path,
+                                                         metadata: str) -> None:
+    """6. An Istio resource with invalid metadata was deleted ("Gateway istio-system/:
+    deleted") with exit 0."""
+    gateway = REDIRECT.replace("metadata: {name: shop, namespace: shop}", metadata)
+    done = _run(function_bin, stdin=gateway)
+    _clean(done)
+    assert done.returncode == 1
+    assert "error MHR010" in done.stderr
+    assert "MHR004" not in done.stderr
+    body = gateway.split("kind: Gateway\n", 1)[1]
+    assert body in done.stdout
