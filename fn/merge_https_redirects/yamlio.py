@@ -857,12 +857,28 @@ def _make_item(
     return item
 
 
+def _resolved_key(event: Any) -> Any:
+    """A mapping key as a reader holds it: ``~`` and ``null``, ``1`` and ``0x1`` and ``1.0``,
+    ``on`` and ``yes`` are one key each (YAML 1.1 resolution: PyYAML keeps the last); a
+    string stays its text, quoted or not."""
+    if event.tag is not None or not event.implicit[0]:
+        return event.value
+    tag = _PLAIN_TAGS.get(event.value)
+    if tag == _STR:
+        return event.value
+    try:
+        value = _scalar(event)
+    except YamlError:
+        return event.value
+    return value if type(value) is not str else event.value
+
+
 def _find_duplicate_key(node: list[Any]) -> YamlError | None:
     """A mapping key that appears twice anywhere in the item: refused even in resources the
     function does not read (whoever applies them would keep one copy or the other)."""
     # One tight pass (it runs over every event of the input): per open collection, the keys
     # seen (``None`` for a sequence) and whether the next node is a key.
-    seen_stack: list[set[str] | None] = []
+    seen_stack: list[set[Any] | None] = []
     key_next: list[bool] = []
     scalar, map_start, seq_start = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
     ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
@@ -878,10 +894,11 @@ def _find_duplicate_key(node: list[Any]) -> YamlError | None:
         if seen is not None:
             if key_next[-1] and kind is scalar:
                 value = event.value
-                if value in seen and value != "<<":
+                key = _resolved_key(event)
+                if key in seen and value != "<<":
                     return YamlError(f"duplicate key {value!r} (the result would depend on "
                                      "which copy wins)", *_mark(event))
-                seen.add(value)
+                seen.add(key)
             if kind is not map_start and kind is not seq_start:
                 key_next[-1] = not key_next[-1]
         if kind is map_start:

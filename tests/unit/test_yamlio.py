@@ -456,3 +456,18 @@ def test_first_document_kind() -> None:
     assert yamlio.first_document_kind(RESOURCE_LIST) == "ResourceList"
     assert yamlio.first_document_kind(STREAM) == "ConfigMap"
     assert yamlio.first_document_kind("- a\n") is None
+
+
+@pytest.mark.parametrize(("first", "second", "duplicate"), [
+    ("~", "null", True), ("1", "0x1", True), ("1", "1.0", True), ("on", "yes", True),
+    ("'1'", "1", False), ("'~'", "null", False), ("a", "'a'", True), ("true", "True", True),
+])
+def test_duplicate_keys_compare_resolved(first: str, second: str, duplicate: bool) -> None:
+    """Keys written differently that a YAML 1.1 reader holds as one (PyYAML keeps the last
+    silently) are duplicates, in every resource; a quoted key stays a string."""
+    text = (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n"
+            f"data:\n  {first}: a\n  {second}: b\n")
+    (item,) = yamlio.scan_stream(text, lambda *_: False).items
+    assert (item.head_error is not None) is duplicate
+    if duplicate:
+        assert "duplicate key" in str(item.head_error)
