@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,10 @@ class Source:
     text: yamlio.Text
     bundle: yamlio.Bundle
     first_position: int  # global position of its first document
+    #: the file read, resolved when it was read, and its (device, inode): a write goes there
+    #: and only while it is still that file (a link swapped since is refused)
+    real: Path | None = None
+    identity: tuple[int, int] | None = None
 
 
 def discover(paths: Sequence[str]) -> tuple[list[Path], list[Path]]:
@@ -121,14 +127,21 @@ def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Sourc
     for path in files:
         name = str(path)
         try:
+            real: Path | None = None
+            identity: tuple[int, int] | None = None
             if name == "-" and stdin is not None:
                 data = stdin
             else:
-                with path.open("rb") as handle:  # bounded: never more than the limit + 1
-                    data = handle.read(yamlio.MAX_INPUT_BYTES + 1)
+                real = path.resolve()
+                data, identity = _read_regular(real)
         except OSError as exc:
             problems.append(Result(rule("MHR101"), f"{name}: cannot read ({exc.strerror})",
                                    file=FileRef(name)))
+            continue
+        except (RuntimeError, FilesError) as exc:
+            problems.append(Result(rule("MHR101"), f"{name}: cannot read ("
+                                   + (str(exc) if isinstance(exc, FilesError) else
+                                      "a symlink loop") + ")", file=FileRef(name)))
             continue
         try:
             text = yamlio.decode(data)
@@ -136,9 +149,26 @@ def load_sources(files: Sequence[Path], stdin: bytes | None) -> tuple[list[Sourc
         except yamlio.YamlError as exc:
             problems.append(input_error(exc, name))
             continue
-        sources.append(Source(path, text, bundle, position))
+        sources.append(Source(path, text, bundle, position, real, identity))
         position += len(bundle.items)
     return sources, problems
+
+
+def _read_regular(path: Path) -> tuple[bytes, tuple[int, int]]:
+    """The bytes of a regular file (bounded) and its (device, inode). Opened non-blocking and
+    checked with ``fstat``: a FIFO or device swapped in after the walk is refused, never
+    waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FilesError("not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:  # bounded: the limit + 1
+            data = handle.read(yamlio.MAX_INPUT_BYTES + 1)
+    finally:
+        os.close(fd)
+    return data, (info.st_dev, info.st_ino)
 
 
 def _reading() -> tuple[yamlio.Wanted, yamlio.Retain]:
@@ -254,14 +284,29 @@ def run_files(
             # beside the first Gateway it replaces, listed by the kustomization of that
             # directory: every overlay built on it gets the catch-all
             target_dir = edited[0].parent if edited else target_dir
-            listing = _listed_in_kustomization(kustomize, target_dir, outcome.added)
-        written = write_in_place(texts, outcome.added, target_dir, roots, files, listing)
+        new_file = _new_file(texts, outcome.added, target_dir) if outcome.added else None
+        if kustomize is not None and new_file is not None:
+            listing = _listed_in_kustomization(kustomize, target_dir, new_file[0].name)
+        written, removed = write_in_place(texts, new_file, target_dir, roots, files, listing)
     except FilesError as exc:
         results.append(Result(rule("MHR102"), str(exc)))
         return Run(b"", sorted_results(results), EXIT_ERRORS, stderr_all=True)
     # The paths as given (a user's relative path stays relative), on stderr: stdout is for
     # manifests only.
-    return Run(b"", results, code, stderr_all=True, notes=[f"wrote {p}" for p in written])
+    return Run(b"", results, code, stderr_all=True,
+               notes=[f"removed stale temporary file {p} (left by an interrupted run)"
+                      for p in removed] + [f"wrote {p}" for p in written])
+
+
+def _new_file(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]],
+              directory: Path) -> tuple[Path, bytes]:
+    """The new file for the added Gateways and its bytes, in the sequence indentation of the
+    files beside it (kpt's seqindent). Its name is free, or a file there holds exactly these
+    bytes already (a concurrent run wrote it): then that file is the one."""
+    beside = [src for src, _ in texts if src.path.parent.resolve() == directory.resolve()]
+    wide = any(src.bundle.wide_sequences for src in beside or [src for src, _ in texts])
+    data = yamlio.dump_stream(list(added), wide=wide).encode("utf-8")
+    return directory / _free_name(directory, new_file_name(added), data), data
 
 
 def _edited_gateway_files(sources: Sequence[Source], changes: Mapping[int, object],
@@ -283,7 +328,7 @@ def new_file_name(added: Sequence[dict[str, object]]) -> str:
 
 
 def _listed_in_kustomization(kustomize: Tree, directory: Path,
-                             added: Sequence[dict[str, object]]) -> list[tuple[Path, bytes]]:
+                             name: str) -> list[tuple[Path, bytes]]:
     """The kustomization of ``directory`` with the new file added to its ``resources``
     (nothing when it lists it already); a directory no kustomization owns is refused: a file
     nothing lists would never be built, and every host would lose its redirect."""
@@ -293,7 +338,6 @@ def _listed_in_kustomization(kustomize: Tree, directory: Path,
     if kfile is None:
         raise FilesError(f"{directory}: no kustomization lists this directory's files, so the "
                          "new dedicated Gateway would not be built; nothing was written")
-    name = _free_name(directory, new_file_name(added))
     try:
         edited = add_resource(kfile, name)
     except KustomizeTreeError as exc:
@@ -302,12 +346,15 @@ def _listed_in_kustomization(kustomize: Tree, directory: Path,
     return [] if edited is None else [(directory / shown.name, edited)]
 
 
-def _free_name(directory: Path, name: str) -> str:
-    """``name``, or ``name-2``... when a file of that name exists already (as
-    :func:`write_in_place` picks it)."""
+def _free_name(directory: Path, name: str, data: bytes) -> str:
+    """``name``, or ``name-2``... when a file of that name exists already -- unless that file
+    holds exactly ``data``."""
     stem, suffix = name.rsplit(".", 1)
     candidate, n = name, 2
     while (directory / candidate).exists():
+        with contextlib.suppress(OSError):
+            if (directory / candidate).read_bytes() == data:
+                return candidate
         candidate = f"{stem}-{n}.{suffix}"
         n += 1
     return candidate
@@ -335,35 +382,36 @@ def _inside(path: Path, roots: Sequence[Path], files: Sequence[Path]) -> bool:
 
 def write_in_place(
     texts: Sequence[tuple[Source, str]],
-    added: Sequence[dict[str, object]],
+    new_file: tuple[Path, bytes] | None,
     target_dir: Path,
     roots: Sequence[Path],
     files: Sequence[Path],
     listing: Sequence[tuple[Path, bytes]] = (),
-) -> list[Path]:
-    """Write changed files (and a new file for added resources, and the kustomization that
-    lists it: ``listing``); returns what was written."""
+) -> tuple[list[Path], list[Path]]:
+    """Write changed files (and the new file for added resources, and the kustomization that
+    lists it: ``listing``); returns what was written and the stale temporary files removed."""
     plan: list[tuple[Path, bytes | None]] = []
     shown: dict[Path, Path] = {}  # written path -> the path as given
+    identities: dict[Path, tuple[int, int]] = {}
     for src, body in texts:
         if body == src.text.body:
             continue
-        target = src.path.resolve()  # write through an in-tree symlink, keep the link
+        # the file resolved when it was read (an in-tree symlink is written through and kept)
+        target = src.real or src.path.resolve()
+        if src.identity is not None:
+            identities[target] = src.identity
         shown[target] = src.path
         if not _has_documents(body):
             plan.append((target, None))  # every resource of the file was deleted
         else:
             plan.append((target, yamlio.encode(src.text, body)))
-    if added:
-        new_path = target_dir / _free_name(target_dir, new_file_name(added))
-        if not _inside(new_path.parent, [target_dir, *roots], files):
-            raise FilesError(f"{new_path}: refusing to write outside the given paths")
+    new_path = new_file[0] if new_file is not None else None
+    if new_file is not None:
+        if not _inside(new_file[0].parent, [target_dir, *roots], files):
+            raise FilesError(f"{new_file[0]}: refusing to write outside the given paths")
         # the dedicated Gateway first: were the run killed half way, no host would have lost
         # its redirect before the catch-all exists
-        # the sequence indentation of the files beside it (kpt's seqindent)
-        beside = [src for src, _ in texts if src.path.parent.resolve() == target_dir.resolve()]
-        wide = any(src.bundle.wide_sequences for src in beside or [src for src, _ in texts])
-        plan.insert(0, (new_path, yamlio.dump_stream(list(added), wide=wide).encode("utf-8")))
+        plan.insert(0, new_file)
         # then the kustomization that lists it, before any redirect server goes
         for position, (kustomization, edited) in enumerate(listing, start=1):
             plan.insert(position, (kustomization.resolve(), edited))
@@ -375,19 +423,87 @@ def write_in_place(
             raise FilesError(f"{path}: file is read-only; nothing was written")
         if not os.access(path.parent, os.W_OK):
             raise FilesError(f"{path.parent}: directory is read-only; nothing was written")
+    for path, identity in identities.items():
+        try:
+            now = os.lstat(path)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != identity or not stat.S_ISREG(now.st_mode):
+            raise FilesError(f"{shown.get(path, path)}: changed since it was read (replaced or "
+                             "made a link); nothing was written")
+    removed = remove_stale_temporaries({path.parent for path, _ in plan})
     written: list[Path] = []
     with _deferred_signals():
         for path, data in plan:
             try:
                 if data is None:
                     path.unlink()
+                elif path == new_path:
+                    if not create_new(path, data):
+                        continue  # a concurrent run wrote the same Gateway there already
                 else:
                     atomic_write(path, data)
             except OSError as exc:
                 done = f" (already written: {', '.join(map(str, written))})" if written else ""
                 raise FilesError(f"{path}: cannot write ({exc.strerror}){done}") from None
             written.append(shown.get(path, path))
-    return written
+    return written, removed
+
+
+#: How old a temporary file of this function's naming must be to count as left by a killed
+#: run (a live run's exists for the milliseconds between its write and its rename).
+STALE_SECONDS = 5.0
+
+
+def remove_stale_temporaries(directories: set[Path]) -> list[Path]:
+    """Remove ``.<name>.*.tmp`` files (what :func:`atomic_write` names its temporary files)
+    that a killed run left in the directories about to be written; returns them."""
+    removed = []
+    for directory in sorted(directories):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3):
+                continue
+            target = name[1:].rsplit(".", 2)[0]
+            if not target.endswith(SUFFIXES):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < STALE_SECONDS:
+                    continue
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed
+
+
+def create_new(path: Path, data: bytes) -> bool:
+    """Write a new file exclusively (``O_EXCL`` semantics: a temporary file linked into place,
+    never over an existing one). ``False`` when a file already holds exactly ``data`` there
+    (two runs at once write the same Gateway once); an existing different file is an error."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if path.read_bytes() == data:
+                return False
+            raise FilesError(f"{path}: created by someone else meanwhile; nothing more was "
+                             "written") from None
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _has_documents(body: str) -> bool:

@@ -128,3 +128,104 @@ def test_an_istio_resource_with_invalid_metadata_is_kept(function_bin: Path,
     assert "MHR004" not in done.stderr
     body = gateway.split("kind: Gateway\n", 1)[1]
     assert body in done.stdout
+
+
+# --- files mode safety --------------------------------------------------------------------
+
+
+def test_a_link_swapped_between_read_and_write_is_refused(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """10. A file replaced by a symlink to an outside file after it was read: --in-place
+    overwrote the outside file. The write goes to the file read, and only while it is it."""
+    from merge_https_redirects import files
+    from merge_https_redirects.config import Config
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "gw.yaml").write_text(REDIRECT)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("precious: true\n")
+    real_load = files.load_sources
+
+    def load_then_swap(*args: Any, **kwargs: Any) -> Any:
+        loaded = real_load(*args, **kwargs)
+        (tree / "gw.yaml").unlink()
+        os.symlink(outside, tree / "gw.yaml")
+        return loaded
+
+    monkeypatch.setattr(files, "load_sources", load_then_swap)
+    run = files.run_files([str(tree)], Config(), in_place=True)
+    assert run.exit_code == 1
+    assert any("changed since it was read" in r.message for r in run.results)
+    assert outside.read_text() == "precious: true\n"
+
+
+def test_a_symlink_given_directly_is_followed(function_bin: Path, tmp_path: Path) -> None:
+    """The rule for a path named on the command line: a symlink is followed (the user named
+    it): its target is rewritten and the link stays a link. Links found while walking a
+    directory are followed only when they stay inside it."""
+    target = tmp_path / "real.yaml"
+    target.write_text(REDIRECT + "  - port: {number: 443, name: https, protocol: HTTPS}\n"
+                      "    hosts: [shop.example.com]\n"
+                      "    tls: {mode: SIMPLE, credentialName: shop-tls}\n")
+    os.symlink(target, tmp_path / "link.yaml")
+    done = _run(function_bin, "--in-place", str(tmp_path / "link.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "link.yaml").is_symlink()
+    assert "httpsRedirect" not in target.read_text()
+
+
+def test_a_fifo_swapped_in_is_refused_not_waited_on(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """11. A file replaced by a FIFO after the walk hung the run forever."""
+    from merge_https_redirects import files
+    from merge_https_redirects.config import Config
+
+    (tmp_path / "gw.yaml").write_text(REDIRECT)
+    real_discover = files.discover
+
+    def discover_then_swap(paths: Any) -> Any:
+        found = real_discover(paths)
+        (tmp_path / "gw.yaml").unlink()
+        os.mkfifo(tmp_path / "gw.yaml")
+        return found
+
+    monkeypatch.setattr(files, "discover", discover_then_swap)
+    run = files.run_files([str(tmp_path)], Config(), in_place=False)
+    assert run.exit_code == 1
+    assert any("not a regular file" in r.message for r in run.results)
+
+
+def test_two_runs_at_once_write_one_dedicated_file(function_bin: Path, tmp_path: Path) -> None:
+    """12. Two concurrent --in-place runs left http-to-https-redirect.yaml and an identical
+    http-to-https-redirect-2.yaml."""
+    for i in range(6):
+        (tmp_path / f"gw{i}.yaml").write_text(REDIRECT.replace("shop", f"shop{i}"))
+    runs = [subprocess.Popen([str(function_bin), "--in-place", str(tmp_path)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    for proc in runs:
+        proc.communicate(timeout=60)
+    new = sorted(p.name for p in tmp_path.glob("http-to-https-redirect*.yaml"))
+    assert new == ["http-to-https-redirect.yaml"]
+    again = _run(function_bin, "--in-place", str(tmp_path))
+    assert again.returncode == 0
+    assert "wrote" not in again.stderr
+
+
+def test_stale_temporary_files_are_removed_and_said(function_bin: Path,
+                                                    tmp_path: Path) -> None:
+    """13. SIGKILL leaves ``.<name>.*.tmp`` files behind: the next run removes those of its
+    own naming in the directories it writes, and says so."""
+    (tmp_path / "gw.yaml").write_text(REDIRECT)
+    stale = tmp_path / ".gw.yaml.k2j4x9.tmp"
+    stale.write_text("half a file")
+    old = os.stat(stale).st_mtime - 60
+    os.utime(stale, (old, old))
+    foreign = tmp_path / ".notes.txt.tmp"  # not this function's naming: kept
+    foreign.write_text("x")
+    done = _run(function_bin, "--in-place", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists()
+    assert foreign.exists()
+    assert f"removed stale temporary file {stale}" in done.stderr
