@@ -225,6 +225,10 @@ def _skip(events: list[Any], pos: int) -> int:
 _SHARED_MAX = 4096  # distinct leaf values remembered for sharing (see _Builder._share)
 
 
+#: Nodes built from aliases so far in the input being read (reset by each reader entry).
+_alias_nodes = [0]
+
+
 class _Builder:
     """Builds plain values from a list of events (one item), resolving aliases through a
     document-wide anchor table and counting every node built from an alias. Mapping keys are
@@ -233,7 +237,6 @@ class _Builder:
     def __init__(self, anchors: dict[str, tuple[list[Any], int]],
                  shared: dict[tuple[Any, ...], Any] | None = None) -> None:
         self.anchors = anchors
-        self.alias_nodes = 0
         self.in_alias = 0
         self.shared = shared
 
@@ -260,11 +263,13 @@ class _Builder:
         if depth > MAX_DEPTH:
             raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
         if self.in_alias:
-            self.alias_nodes += 1
-            if self.alias_nodes > MAX_ALIAS_NODES:
+            # one budget for the whole input, not per item: a large anchor aliased by each
+            # of thousands of small items must not cost thousands of budgets
+            _alias_nodes[0] += 1
+            if _alias_nodes[0] > MAX_ALIAS_NODES:
                 raise YamlError(
-                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes", *_mark(event)
-                )
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes in this input",
+                    *_mark(event))
         if kind is ev.ScalarEvent:
             value = _scalar(event)
             if type(value) is str and len(value) <= 48:
@@ -488,6 +493,7 @@ def _register_anchors(node_events: list[Any], anchors: dict[str, tuple[list[Any]
 def loads_all(text: str) -> list[Any]:
     """Every document of ``text`` as plain values (safe, strict: see module doc)."""
     docs: list[Any] = []
+    _alias_nodes[0] = 0
     events = _Events(text)
     anchors: dict[str, tuple[list[Any], int]] = {}
     for event in events:
@@ -981,6 +987,7 @@ def first_document_kind(text: str) -> str | None:
 def scan_resource_list(text: str, wanted: Wanted, retain: Retain | None = None) -> Bundle:
     """Scan a ``kind: ResourceList`` document (see :class:`Bundle`)."""
     bundle = Bundle(text=text, items=[], kind="ResourceList")
+    _alias_nodes[0] = 0
     events = _Events(text)
     anchors: dict[str, tuple[list[Any], int]] = {}
     documents = 0
@@ -1094,6 +1101,7 @@ def _scan_resource_list_body(
 def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bundle:
     """Scan a multi-document stream: every document is an item (empty ones are kept as
     non-mapping items and passed through)."""
+    _alias_nodes[0] = 0
     bundle = Bundle(text=text, items=[], kind="stream")
     events = _Events(text)
     wide: bool | None = None

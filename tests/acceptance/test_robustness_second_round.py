@@ -229,3 +229,32 @@ def test_stale_temporary_files_are_removed_and_said(function_bin: Path,
     assert not stale.exists()
     assert foreign.exists()
     assert f"removed stale temporary file {stale}" in done.stderr
+
+
+def test_alias_fan_out_is_bounded_per_input(function_bin: Path) -> None:
+    """15. One 8,000-node anchor aliased by each of 1,000 small ResourceList items took 39 s:
+    the alias budget is per input, so the expansion stops at the bound, items reported."""
+    anchor = "{" + ", ".join(f"k{i}: [{', '.join(str(j) for j in range(8))}]"
+                             for i in range(1000)) + "}"
+    items = ["- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a0}\n  data: &big "
+             + anchor + "\n"]
+    items += [f"- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: a{i}}}\n  data: *big\n"
+              for i in range(1, 1000)]
+    text = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + "".join(items)
+    done = subprocess.run([str(function_bin)], input=text, capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 1
+    answer = yaml.safe_load(done.stdout)
+    assert len(answer["items"]) == 1000  # every item kept
+    assert any("aliases expand to more than 10000 nodes in this input" in r["message"]
+               for r in answer["results"])
+
+
+def test_in_place_with_nothing_to_change(function_bin: Path, tmp_path: Path) -> None:
+    """14. --in-place prints no manifests: with nothing to change, exit 0, an empty stdout
+    and the summary on stderr (as the README says)."""
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    done = _run(function_bin, "--in-place", str(tmp_path))
+    assert done.returncode == 0
+    assert done.stdout == ""
+    assert done.stderr.startswith("info MHR000: removed 0 redirect server(s)")
