@@ -26,6 +26,7 @@ from merge_https_redirects.transform import (
     Resource,
     UnreadableResource,
     retain,
+    transform,
     wanted,
 )
 
@@ -166,10 +167,13 @@ def apply_mode(resources: Sequence[Resource], config: Config,
         from merge_https_redirects import checking
 
         return checking.check_mode(primaries, config)
-    # The routing model is imported only when there is a rewrite to prove (start-up time).
-    from merge_https_redirects.proof import merge
+    if not any(r.kind == "Gateway" for r in primaries):
+        # nothing to rewrite: the proof (and the routing model) need not even be imported
+        outcome = transform(primaries, config, other_paths, workloads=())
+    else:
+        from merge_https_redirects.proof import merge
 
-    outcome = merge(primaries, config, other_paths)
+        outcome = merge(primaries, config, other_paths)
     for position, change in list(outcome.changes.items()):
         for copy in copies.get(position, ()):
             outcome.changes[copy] = change
