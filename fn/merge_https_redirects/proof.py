@@ -28,6 +28,7 @@ from merge_https_redirects.config import Config
 from merge_https_redirects.results import Result
 from merge_https_redirects.rules import rule
 from merge_https_redirects.transform import Outcome, Resource, transform, workloads_of
+from merge_https_redirects.values import as_dict, as_list, as_str
 from merge_https_redirects.workloads import Workload
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
@@ -314,10 +315,10 @@ def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> li
         names.extend(vs.hosts)
     for res in source.ingress_sources:
         if res.get("kind") == "Ingress":
-            spec = res.get("spec")
-            for r in (spec.get("rules") if isinstance(spec, dict) else None) or []:
-                if isinstance(r, dict) and isinstance(r.get("host"), str):
-                    names.append(r["host"])
+            for r in as_list((as_dict(res.get("spec")) or {}).get("rules")):
+                host = as_str((as_dict(r) or {}).get("host"))
+                if host:
+                    names.append(host)
     names.extend(r.name for r in certmanager.names_needing_certificates(values))
     out: dict[str, None] = {}
     for name in names:

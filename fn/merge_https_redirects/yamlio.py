@@ -185,6 +185,12 @@ def _scalar(event: Any) -> Any:
             tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
             if len(text) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                 _PLAIN_TAGS[text] = tag
+    if tag == "tag:yaml.org,2002:merge":
+        # YAML 1.1 only: kubectl, kustomize and kpt (YAML 1.2) read '<<' as a plain key, so
+        # the resource would mean one thing here and another there
+        raise YamlError("merge keys ('<<') are not supported: YAML 1.2 readers (kubectl, "
+                        "kustomize, kpt) take '<<' as a plain key; write the keys out",
+                        *_mark(event))
     if tag not in _SAFE_SCALAR_TAGS:
         raise YamlError(f"unsupported tag {tag!r}", *_mark(event))
     if tag == _STR:

@@ -258,3 +258,17 @@ def test_in_place_with_nothing_to_change(function_bin: Path, tmp_path: Path) -> 
     assert done.returncode == 0
     assert done.stdout == ""
     assert done.stderr.startswith("info MHR000: removed 0 redirect server(s)")
+
+
+@pytest.mark.parametrize("kind", ["ConfigMap", "Gateway"])
+def test_merge_keys_are_refused_with_the_reason(function_bin: Path, kind: str) -> None:
+    """9. Merge keys were refused as "unsupported tag" though the README said they were
+    supported: now README and behaviour agree (refused, with the reason and the place)."""
+    api = "v1" if kind == "ConfigMap" else "networking.istio.io/v1beta1"
+    text = (f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: c, namespace: n}}\n"
+            "spec:\n  x: &b {a: '1'}\n  selector:\n    <<: *b\n    istio: ingressgateway\n")
+    done = _run(function_bin, stdin=text)
+    _clean(done)
+    assert done.returncode == 1
+    assert "line 7, column 5: merge keys ('<<') are not supported" in done.stderr
+    assert text.split("\n", 3)[3] in done.stdout  # left as it was
