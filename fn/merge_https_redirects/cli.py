@@ -150,8 +150,14 @@ def run(argv: Sequence[str]) -> int:
     # kpt and kustomize call the function with no argument: skip argparse (start-up time).
     args: Any = (_parser().parse_args(argv) if argv else
                  SimpleNamespace(paths=[], config=None, in_place=False, set=[], report=None))
-    report = args.report or os.environ.get(REPORT_ENV) or None
     code, results = _main(args)
+    return _reported(args.report, results, code)
+
+
+def _reported(path: str | None, results: Sequence[Any] | None, code: int) -> int:
+    """``code``, once the findings are in the report (``--report``, else ``MHR_REPORT``);
+    a report that cannot be written fails the run."""
+    report = path or os.environ.get(REPORT_ENV) or None
     if report is not None and results is not None:
         problem = _write_report(report, results, code)
         if problem is not None:
@@ -199,17 +205,10 @@ def _check(argv: list[str]) -> int:
     parser.add_argument("--report", metavar="FILE", help="also write the findings to FILE")
     args = parser.parse_args(argv)
     args.in_place = False
-    report = args.report or os.environ.get(REPORT_ENV) or None
     code, results = _main(args, mode="check")
-    if results is not None:
-        for result in results:
-            sys.stdout.write(result.one_line() + "\n")
-    if report is not None and results is not None:
-        problem = _write_report(report, results, code)
-        if problem is not None:
-            sys.stderr.write(problem + "\n")
-            return EXIT_ERRORS
-    return code
+    for result in results or ():
+        sys.stdout.write(result.one_line() + "\n")
+    return _reported(args.report, results, code)
 
 
 def _set_config(pairs: Sequence[str]) -> tuple[dict[str, Any] | None, str | None]:

@@ -486,13 +486,8 @@ def create_new(path: Path, data: bytes) -> bool:
     """Write a new file exclusively (``O_EXCL`` semantics: a temporary file linked into place,
     never over an existing one). ``False`` when a file already holds exactly ``data`` there
     (two runs at once write the same Gateway once); an existing different file is an error."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temporary(path, data, 0o644)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -506,6 +501,23 @@ def create_new(path: Path, data: bytes) -> bool:
             os.unlink(tmp)
 
 
+def _temporary(path: Path, data: bytes, mode: int) -> str:
+    """``data`` in a temporary file beside ``path`` (``.<name>.XXXX.tmp``: the naming
+    :func:`remove_stale_temporaries` knows), synced to disk, with ``mode``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
 def _has_documents(body: str) -> bool:
     for line in body.splitlines():
         stripped = line.strip()
@@ -517,13 +529,8 @@ def _has_documents(body: str) -> bool:
 def atomic_write(path: Path, data: bytes) -> None:
     """Temp file in the same directory, fsync, rename: readers see the old or the new file."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _temporary(path, data, mode)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

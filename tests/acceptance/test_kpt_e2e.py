@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _integrations import site_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -193,26 +194,6 @@ def test_repository_kptfile_renders_seed(kpt_bin: Path, repo_root: Path, tmp_pat
     assert not any(n.startswith("examples/seed/") for n in new), new  # seed reuses its Gateway
 
 
-def _site(name: str, host: str) -> str:
-    return f"""\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: {name}
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port: {{number: 80, name: http, protocol: HTTP}}
-    hosts: [{host}]
-    tls: {{httpsRedirect: true}}
-  - port: {{number: 443, name: https, protocol: HTTPS}}
-    hosts: [{host}]
-    tls: {{mode: SIMPLE, credentialName: {name}-tls}}
-"""
-
-
 def _gateways(pkg: Path) -> dict[tuple[str, str], list[dict[str, object]]]:
     found: dict[tuple[str, str], list[dict[str, object]]] = {}
     for path in sorted(pkg.rglob("*.yaml")):
@@ -230,14 +211,14 @@ def test_nested_packages_that_each_run_the_function(
     its dedicated Gateway (the same object in each), the root's own per-host redirect reuses
     it, there is one dedicated Gateway per workload, and rendering again changes nothing."""
     root = tmp_path / "platform"
-    for sub, host in (("shop", "shop.example.com"), ("blog", "blog.example.com")):
+    for sub in ("shop", "blog"):
         (root / sub).mkdir(parents=True)
         (root / sub / "Kptfile").write_text(_kptfile(str(function_bin)).replace(
             "name: ingress", f"name: {sub}"))
-        (root / sub / "gateway.yaml").write_text(_site(sub, host))
+        (root / sub / "gateway.yaml").write_text(site_gateway(sub))
     (root / "Kptfile").write_text(_kptfile(str(function_bin)).replace("name: ingress",
                                                                         "name: platform"))
-    (root / "status.yaml").write_text(_site("status", "status.example.com"))
+    (root / "status.yaml").write_text(site_gateway("status"))
 
     first = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=root)
     assert first.returncode == 0, first.stderr
@@ -265,9 +246,10 @@ def test_nested_packages_with_different_copies_fail_loudly(
 ) -> None:
     """Two subpackages defining one Gateway differently: the render fails naming both files."""
     root = tmp_path / "platform"
-    for sub, host in (("a", "a.example.com"), ("b", "b.example.com")):
+    for sub in ("a", "b"):
         (root / sub).mkdir(parents=True)
-        (root / sub / "gateway.yaml").write_text(_site("site", host))
+        (root / sub / "gateway.yaml").write_text(
+            site_gateway("site").replace("site.example.com", f"{sub}.example.com"))
     (root / "Kptfile").write_text(_kptfile(str(function_bin)))
     done = _kpt(kpt_bin, "fn", "render", "--allow-exec", cwd=root)
     assert done.returncode != 0

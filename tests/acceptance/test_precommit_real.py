@@ -12,27 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from _integrations import site_gateway
 
 pytestmark = pytest.mark.slow
-
-SITE = """\
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: shop
-  namespace: istio-system
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: [shop.example.com]
-    tls: {httpsRedirect: true}
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: [shop.example.com]
-    tls: {mode: SIMPLE, credentialName: shop-tls}
-"""
-
 
 def _pre_commit() -> Path:
     found = Path(sys.executable).parent / "pre-commit"
@@ -78,7 +60,7 @@ def test_real_pre_commit(repo_root: Path, tmp_path: Path) -> None:
     hooks, rev = _hook_repo(repo_root, tmp_path, env)
     work = tmp_path / "work"
     (work / "deploy/istio").mkdir(parents=True)
-    (work / "deploy/istio/gateway.yaml").write_text(SITE)
+    (work / "deploy/istio/gateway.yaml").write_text(site_gateway("shop"))
     (work / ".pre-commit-config.yaml").write_text(f"""\
 repos:
 - repo: {hooks}
