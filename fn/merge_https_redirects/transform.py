@@ -1,20 +1,26 @@
 """The rewrite (mode ``merge``): pure, no I/O.
 
-Input: the bundle's resources as :class:`Resource` values and a :class:`Config`. Output: an
-:class:`Outcome` — per-resource :class:`Change` (delete it, or delete some sequence entries),
-new Gateways to append, and results. The I/O boundary applies the changes to the text.
+Input: the bundle's resources as :class:`Resource` values, a :class:`Config`, the gateway
+workloads (:mod:`merge_https_redirects.workloads`) and the workloads the proof refused. Output:
+an :class:`Outcome` — per-resource :class:`Change` (delete it, or delete some sequence
+entries), new Gateways to append, and results. The I/O boundary applies the changes to the text;
+:mod:`merge_https_redirects.proof` decides, by simulation, which plan may be printed.
 
-Per gateway selector (Gateways grouped by their exact ``spec.selector``; no selector is a group
-of its own) that has port-80 redirect servers:
+Per gateway workload (every Gateway whose selector is a subset of the pods' labels applies,
+``pilot/pkg/model/push_context.go`` ``mergeGateways``), on every listener with port-80 redirect
+servers:
 
-1. refuse conflicts (a plain server that would capture or expose a redirected host, a non-HTTP
-   server on the port) — the group is left as it is;
-2. keep or create exactly one dedicated Gateway (``hosts: ["*"]`` + ``httpsRedirect`` per port);
-3. remove every other redirect server of the group; delete Gateways left without servers;
-4. drop VirtualService references to deleted and dedicated Gateways; delete VirtualServices
-   left with no gateway (never leave an empty list: that binds to the mesh).
+1. a workload the proof refused keeps every Gateway that reaches it, and no new one reaches it;
+2. exactly one catch-all redirect server reaches each listener that loses redirect servers: an
+   existing dedicated-shaped Gateway, else new dedicated Gateways whose selectors reach the pods
+   that need one and no others that keep one (IST0145); where none can, the workload is refused;
+3. every other redirect server of the reaching Gateways is removed; Gateways left without
+   servers are deleted;
+4. VirtualService references to deleted and dedicated Gateways are dropped; VirtualServices left
+   with no gateway are deleted (never an empty list: that binds to the mesh).
+
+The conflict rules (:func:`_conflicts`) only explain a refusal the simulation made.
 """
-
 from __future__ import annotations
 
 import posixpath
