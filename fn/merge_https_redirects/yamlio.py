@@ -1419,9 +1419,11 @@ def plan_resource_list(
     check_shared_anchors(bundle, set(edits))
     if bundle.top_flow or (not bundle.items_block and (new_items or edits)):
         return [_reemit_resource_list(bundle, edits, new_items, results)]
-    pieces: Plan = []
-    cursor = 0
     wide = bundle.wide_sequences
+    # Every change as (start, end, new text) of the input, applied in text order: the items'
+    # edits and the results may come in either order (kpt writes ``results`` before ``items``).
+    ops: list[tuple[int, int, str]] = []
+    last_end = 0
     for item in bundle.items:
         edit = edits.get(item.position)
         if edit is None:
@@ -1430,8 +1432,8 @@ def plan_resource_list(
         if rng is None:
             return [_reemit_resource_list(bundle, edits, new_items, results)]
         if edit.delete:
-            pieces.append((cursor, rng[0]))
-            cursor = rng[1]
+            ops.append((rng[0], rng[1], ""))
+            last_end = rng[1]
             continue
         # An edited item keeps its own comments above and below: only its text is replaced.
         item_start, item_end = _line_start(text, item.start), _line_end(text, item.end)
@@ -1442,53 +1444,48 @@ def plan_resource_list(
             new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
             dash = _dash_before(text, item.start)  # re-emitted from its dash line
             item_start = _line_start(text, dash if dash is not None else item.start)
-        pieces.append((cursor, item_start))
-        pieces.append(new_text)
-        cursor = item_end
-    insert_at = (_after_entries(text, bundle.items[-1].end, bundle.items_dash_indent)
-                 if bundle.items else None)
-    if insert_at is not None and insert_at >= cursor:
-        pieces.append((cursor, insert_at))
-        cursor = insert_at
-        if insert_at and text[insert_at - 1] != "\n":
-            pieces.append(newline)
-        pieces.append(_as_entries(new_items, bundle.items_dash_indent, wide, newline))
-    elif new_items:
-        return [_reemit_resource_list(bundle, edits, new_items, results)]
-    if not results:
-        pieces.append((cursor, len(text)))
-        return pieces
-    if bundle.results_span is not None and bundle.results_block:
-        results_end = _line_end(text, bundle.results_span[1])
-        if results_end < cursor:
+        ops.append((item_start, item_end, new_text))
+        last_end = item_end
+    if new_items:
+        insert_at = (_after_entries(text, bundle.items[-1].end, bundle.items_dash_indent)
+                     if bundle.items else None)
+        if insert_at is None or insert_at < last_end:
             return [_reemit_resource_list(bundle, edits, new_items, results)]
-        pieces.append((cursor, results_end))
-        if results_end and text[results_end - 1] != "\n":
-            pieces.append(newline)
-        pieces.append(_as_entries(results, bundle.results_dash_indent, wide, newline))
-        pieces.append((results_end, len(text)))
-    elif bundle.results_span is not None:
-        start, end = bundle.results_span
-        if start < cursor:
+        lead = newline if insert_at and text[insert_at - 1] != "\n" else ""
+        ops.append((insert_at, insert_at,
+                    lead + _as_entries(new_items, bundle.items_dash_indent, wide, newline)))
+    if results:
+        if bundle.results_span is not None and bundle.results_block:
+            results_end = _line_end(text, bundle.results_span[1])
+            lead = newline if results_end and text[results_end - 1] != "\n" else ""
+            ops.append((results_end, results_end,
+                        lead + _as_entries(results, bundle.results_dash_indent, wide, newline)))
+        elif bundle.results_span is not None:
+            start, end = bundle.results_span
+            indent = bundle.top_indent + (2 if wide else 0)
+            trimmed = start
+            while trimmed > 0 and text[trimmed - 1] == " ":
+                trimmed -= 1
+            ops.append((trimmed, end,
+                        newline + _as_entries(results, indent, wide, newline).rstrip("\r\n")))
+        else:
+            end = _after_entries(text, bundle.doc_end, bundle.top_indent)
+            lead = newline if end and text[end - 1] != "\n" else ""
+            pad = " " * bundle.top_indent
+            indent = bundle.top_indent + (2 if wide else 0)
+            ops.append((end, end, lead + pad + "results:" + newline
+                        + _as_entries(results, indent, wide, newline)))
+    ops.sort(key=lambda op: (op[0], op[1]))
+    pieces: Plan = []
+    cursor = 0
+    for start, end, new_text in ops:
+        if start < cursor:  # overlapping changes: cannot be written as a splice
             return [_reemit_resource_list(bundle, edits, new_items, results)]
-        indent = bundle.top_indent + (2 if wide else 0)
-        trimmed = start
-        while trimmed > cursor and text[trimmed - 1] == " ":
-            trimmed -= 1
-        pieces.append((cursor, trimmed))
-        pieces.append(newline + _as_entries(results, indent, wide, newline).rstrip("\r\n"))
-        pieces.append((end, len(text)))
-    else:
-        end = _after_entries(text, bundle.doc_end, bundle.top_indent)
-        if end < cursor:
-            return [_reemit_resource_list(bundle, edits, new_items, results)]
-        pieces.append((cursor, end))
-        if end and text[end - 1] != "\n":
-            pieces.append(newline)
-        pad = " " * bundle.top_indent
-        indent = bundle.top_indent + (2 if wide else 0)
-        pieces.append(pad + "results:" + newline + _as_entries(results, indent, wide, newline))
-        pieces.append((end, len(text)))
+        pieces.append((cursor, start))
+        if new_text:
+            pieces.append(new_text)
+        cursor = end
+    pieces.append((cursor, len(text)))
     return pieces
 
 

@@ -272,3 +272,15 @@ def test_merge_keys_are_refused_with_the_reason(function_bin: Path, kind: str) -
     assert done.returncode == 1
     assert "line 7, column 5: merge keys ('<<') are not supported" in done.stderr
     assert text.split("\n", 3)[3] in done.stdout  # left as it was
+
+
+def test_results_before_items_is_spliced(function_bin: Path) -> None:
+    """7 (in part). ``results:`` before ``items:`` (kpt's own order) made the ResourceList be
+    re-emitted, retyping untouched values (``on`` -> ``true``, ``0755`` -> ``493``): it is
+    spliced now (the golden case krm-results-before-items holds the whole output)."""
+    case = Path(__file__).resolve().parent.parent / "golden" / "krm-results-before-items"
+    done = _run(function_bin, stdin=(case / "input.yaml").read_text())
+    assert done.returncode == 0, done.stdout
+    assert "    enabled: on\n    mode: 0755\n    at: 12:30:00\n" in done.stdout
+    assert done.stdout.index("results:") < done.stdout.index("items:")
+    assert "MHR001" in done.stdout  # the Gateway was rewritten in the same splice
