@@ -282,5 +282,5 @@ def test_results_before_items_is_spliced(function_bin: Path) -> None:
     done = _run(function_bin, stdin=(case / "input.yaml").read_text())
     assert done.returncode == 0, done.stdout
     assert "    enabled: on\n    mode: 0755\n    at: 12:30:00\n" in done.stdout
-    assert done.stdout.index("results:") < done.stdout.index("items:")
+    assert done.stdout.index("\nresults:") < done.stdout.index("\nitems:")
     assert "MHR001" in done.stdout  # the Gateway was rewritten in the same splice
