@@ -80,10 +80,26 @@ def call_cli(stdin: bytes, argv: list[str] | None = None) -> tuple[int, bytes, s
     return code, out.getvalue(), err.getvalue().decode("utf-8", "replace")
 
 
+class _TolerantLoader(yaml.CSafeLoader):
+    """libyaml, reading a local tag (``!x``) as the plain value under it, as kyaml does: the
+    function passes items it does not read through byte for byte, local tags included."""
+
+
+def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_TolerantLoader.add_multi_constructor("!", _untagged)
+
+
 def load_all(data: str | bytes) -> list[Any]:
     """Every document, read by libyaml (the parser kyaml and the function agree with; PyYAML's
     pure-Python scanner wrongly rejects e.g. a tab inside a plain scalar)."""
-    return list(yaml.load_all(data, Loader=yaml.CSafeLoader))
+    return list(yaml.load_all(data, Loader=_TolerantLoader))
 
 
 def assert_no_crash(stderr: str) -> None:
