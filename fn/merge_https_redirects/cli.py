@@ -43,12 +43,15 @@ input forms:
   PATH...                   files/directories (*.yaml, *.yml, recursive; '-' = stdin)
 
 subcommands:
+  check PATH...                       mode check on files: the findings on stdout,
+                                      exit 1 when an HTTP-01 challenge would fail
   explain PATH...                     per DNS name: issuer, solver, HTTP-01 verdict
                                       before and after the rewrite (Markdown table)
   chart [PATH...] --output DIR        write a Helm chart holding the dedicated Gateways
   install-kustomize-plugin [--dir D]  install the legacy kustomize exec plugin
 
-exit codes: 0 ok, 1 error results or refused input, 2 usage error
+exit codes: 0 ok, 1 error results (or warnings with failOn: warning) or refused
+input, 2 usage error
 
 FunctionConfig: a ConfigMap (data values are strings) or
   apiVersion: {API_VERSION}
@@ -70,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Make cert-manager HTTP-01 challenges pass through Istio: remove port-80 "
             "httpsRedirect servers and serve the redirect from one dedicated Gateway "
-            '(hosts ["*"]) per gateway selector.'
+            '(hosts ["*"]) per gateway workload, proven by simulating istiod and Envoy.'
         ),
         epilog=_help_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
