@@ -15,8 +15,8 @@ from typing import Any
 
 from merge_https_redirects import http01, yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.proof import after_values, merge, values_of
-from merge_https_redirects.transform import Outcome, Resource, wanted
+from merge_https_redirects.proof import after_values, merge
+from merge_https_redirects.transform import Outcome, Resource, values_of, wanted
 
 options_for = http01.options_for
 

@@ -27,7 +27,13 @@ from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
 from merge_https_redirects.results import Result
 from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import Outcome, Resource, transform, workloads_of
+from merge_https_redirects.transform import (
+    Outcome,
+    Resource,
+    transform,
+    values_of,
+    workloads_of,
+)
 from merge_https_redirects.values import as_dict, as_list, as_str
 from merge_https_redirects.workloads import Workload
 
@@ -51,14 +57,15 @@ def merge(resources: Sequence[Resource], config: Config,
     """The rewrite of ``mode: merge``, with the proof (see the module docstring)."""
     # Every read of a resource returns the value the scan built (no second parse), so the
     # plan, the proof and the plans after a refusal all share one set of values.
-    cached = resources
     other_paths = set(other_paths)
-    workloads = workloads_of(cached, config)
-    outcome = transform(cached, config, other_paths, workloads=workloads)
+    workloads = workloads_of(resources, config)
+    outcome = transform(resources, config, other_paths, workloads=workloads)
     if not outcome.changes and not outcome.added and not outcome.unplaceable:
         return _with_assumed(outcome, workloads)
-    proof = Proof(values_of(cached), config, workloads)
+    proof = Proof(values_of(resources), config, workloads)
     refused: dict[int, str] = {}
+    changed: dict[int, str] = {}
+    # Each round refuses at least one more workload, so this ends within len(workloads) + 1.
     for _ in range(len(workloads) + 2):
         if outcome.unplaceable:
             refused.update(outcome.unplaceable)
@@ -66,19 +73,20 @@ def merge(resources: Sequence[Resource], config: Config,
             if not outcome.changes and not outcome.added:
                 return _with_assumed(outcome, workloads)
             changed = {n: _summary(lines) for n, lines in proof.changes(
-                after_values(cached, outcome), outcome.added).items()}
+                after_values(resources, outcome), outcome.added).items()}
             if not changed:
                 return _with_assumed(outcome, workloads)  # proven
             if set(changed) <= set(refused):
                 break  # the plan changes a workload it was told to leave alone: a bug
             refused.update(changed)
-        outcome = transform(cached, config, other_paths, workloads=workloads, refused=refused)
+        outcome = transform(resources, config, other_paths, workloads=workloads,
+                            refused=refused)
     # Not proven: change nothing at all.
     failed = Outcome()
     failed.results = [r for r in outcome.results if r.level != "info"]
     failed.results += [
         Result(rule("MHR011"), f"workload {workloads[n].describe()}: {why}; nothing was changed")
-        for n, why in sorted(changed.items())]
+        for n, why in sorted((changed or refused).items())]
     return _with_assumed(failed, workloads)
 
 
@@ -110,18 +118,6 @@ def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[s
             continue
         out.append(yamlio.apply_removals(value, change.remove) if change else value)
     return out + list(outcome.added)
-
-
-def values_of(resources: Sequence[Resource]) -> list[dict[str, Any]]:
-    """Full values of the resources the checker reads (local config excluded)."""
-    out = []
-    for res in resources:
-        if res.local_config or res.load is None:
-            continue
-        value = res.value
-        if value is not None:
-            out.append(value)
-    return out
 
 
 class _Listener(NamedTuple):

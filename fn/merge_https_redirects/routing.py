@@ -189,16 +189,14 @@ class RouteMatch:
         return path_all and not self.headers and not self.query
 
     def matches(self, host: str, path: str) -> bool:
-        if self.query and "?" not in path:
-            return False
+        if self.query:
+            return False  # the probes carry no query parameters
         request_path = path.split("?", 1)[0] or "/"
         if self.headers:
             headers = {":path": path, ":authority": host, "host": host, ":method": "GET",
                        ":scheme": "http"}
             if not all(h.matches(headers) for h in self.headers):
                 return False
-        if self.query:
-            return False  # the probes carry no query parameters
         want, got = self.path, request_path
         if not self.case_sensitive:
             want, got = want.lower(), got.lower()

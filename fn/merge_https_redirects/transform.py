@@ -451,10 +451,16 @@ def transform(resources: Sequence[Resource], config: Config,
     return outcome
 
 
+def values_of(resources: Sequence[Resource]) -> list[dict[str, Any]]:
+    """The values of the resources the function reads (local config excluded): those the
+    scan built, shared by every step of a run."""
+    return [v for v in (r.value for r in resources if r.load is not None and not r.local_config)
+            if v is not None]
+
+
 def workloads_of(resources: Sequence[Resource], config: Config) -> tuple[Workload, ...]:
     """The gateway workloads of the bundle (:func:`merge_https_redirects.workloads.collect`)."""
-    values = [v for v in (r.value for r in resources if r.load is not None and not r.local_config)
-              if v is not None]
+    values = values_of(resources)
     return collect_workloads(values, configured=config.gateway_labels,
                              selectors=gateway_selectors(values),
                              ingress_selector=config.ingress_selector)
