@@ -362,12 +362,12 @@ def _free_name(directory: Path, name: str, data: bytes) -> str:
 
 def _joined(texts: Sequence[tuple[Source, str]], added: Sequence[dict[str, object]]) -> bytes:
     parts: list[str] = []
-    for _, body in texts:
+    for src, body in texts:
         if not body.strip():
             continue
         if parts and not body.lstrip().startswith("---"):
             parts.append("---\n")
-        parts.append(body if body.endswith("\n") else body + "\n")
+        parts.append(src.text.restore(body if body.endswith("\n") else body + "\n"))
     for obj in added:
         parts.append(("---\n" if parts else "") + yamlio.dumps(obj))
     return "".join(parts).encode("utf-8") or b"---\n"

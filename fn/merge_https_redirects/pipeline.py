@@ -68,7 +68,7 @@ class Run:
         if text.bom:
             yield b"\xef\xbb\xbf"
         for piece in yamlio.render(text.body, plan):
-            yield piece.encode("utf-8")
+            yield text.restore(piece).encode("utf-8")
 
     @property
     def stdout(self) -> bytes:

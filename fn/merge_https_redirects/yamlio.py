@@ -17,6 +17,7 @@ Public surface:
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +25,8 @@ from typing import NamedTuple
 
 import yaml
 from yaml import events as ev
+
+from . import reblock
 
 try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the same events.
     from yaml import CSafeLoader as _Loader
@@ -85,11 +88,20 @@ _BOM = "\ufeff"
 
 
 class Text(NamedTuple):
-    """Decoded input: ``body`` without BOM; the BOM and newline style to restore on output."""
+    """Decoded input: ``body`` without BOM; the BOM and newline style to restore on output.
+
+    ``cr_only``: the input broke lines with CR alone (classic Mac OS); ``body`` has LF in their
+    place, so every offset and line rule of the splice holds, and :meth:`restore` puts the CRs
+    back in the output."""
 
     body: str
     bom: bool
     newline: str
+    cr_only: bool = False
+
+    def restore(self, piece: str) -> str:
+        """Output text in the input's line breaks (a no-op but for CR-only input)."""
+        return piece.replace("\n", "\r") if self.cr_only else piece
 
 
 #: Line breaks of YAML 1.1 only (YAML 1.2 section 5.4 made them ordinary characters).
@@ -114,6 +126,13 @@ def decode(data: bytes) -> Text:
         ) from None
     if body.startswith(_BOM):  # a second BOM would be content; refuse rather than guess
         raise YamlError("input starts with two byte order marks", 1, 1)
+    cr_only = False
+    if "\r" in body:
+        # YAML reads a CR not followed by LF as a line break (spec 5.4); the splice works on
+        # LF line breaks. CR-only input gets its CRs back on output; in input that also has LF,
+        # a lone CR is written as LF (the same text to every reader).
+        cr_only = "\n" not in body
+        body = _LONE_CR.sub("\n", body)
     for char, name in _YAML11_BREAKS:
         if char in body:
             # libyaml (YAML 1.1) breaks lines there, kpt, kubectl and Helm (YAML 1.2) do not:
@@ -125,11 +144,14 @@ def decode(data: bytes) -> Text:
                 "but not for YAML 1.2 (kpt, kubectl, Helm): write it as an escape in a "
                 "double-quoted string", line, at - (body.rfind("\n", 0, at) + 1) + 1)
     newline = "\r\n" if "\r\n" in body[:65536] else "\n"
-    return Text(body, bom, newline)
+    return Text(body, bom, newline, cr_only)
+
+
+_LONE_CR = re.compile("\r(?!\n)")
 
 
 def encode(text: Text, body: str) -> bytes:
-    return ((_BOM if text.bom else "") + body).encode("utf-8")
+    return ((_BOM if text.bom else "") + text.restore(body)).encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,6 +430,8 @@ class _Events:
         self.aliases = 0  # how many alias events the input holds
         #: whether the node :meth:`collect` returned last defines or uses an anchor
         self.had_anchor = False
+        #: the :class:`_Skeleton` the node :meth:`collect` returned last is, if it is one
+        self.skeleton: _Skeleton | None = None
 
     def _check_anchor(self, event: Any) -> None:
         kind = type(event)
@@ -444,12 +468,19 @@ class _Events:
             self.depth -= 1
         return event
 
-    def collect(self, first: Any) -> list[Any]:
-        """The events of the node starting with ``first`` (already consumed)."""
+    def collect(self, first: Any, wanted: Wanted | None = None) -> list[Any]:
+        """The events of the node starting with ``first`` (already consumed).
+
+        With ``wanted`` (an item of a bundle): an item past :data:`STREAM_AFTER` events that
+        holds no anchor and whose kind the caller does not read (or does not say yet) is read
+        on without keeping its events: what comes back is a skeleton (see :class:`_Skeleton`)
+        and :attr:`skeleton` says so. The memory of an opaque resource stays bounded however
+        large it is."""
         out = [first]
         kind = type(first)
         has_anchor = first.anchor is not None
         self.had_anchor = has_anchor
+        self.skeleton = None
         if kind is ev.ScalarEvent or kind is ev.AliasEvent:
             return out
         base = self.depth - 1  # ``first`` was counted by __next__
@@ -459,34 +490,262 @@ class _Events:
         starts = (ev.MappingStartEvent, ev.SequenceStartEvent)
         ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
         anchors = self.anchors
+        chunk = range(_CHECK_EVERY)
         try:
-            while True:
-                event = get()
-                append(event)
-                k = type(event)
-                if k in starts:
-                    level += 1
-                    if base + level > MAX_DEPTH:
-                        raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
-                    if event.anchor is not None:
-                        anchors.add(event.anchor)
+            while level:
+                for _ in chunk:  # a check per chunk, not per event: this is the hot loop
+                    event = get()
+                    append(event)
+                    k = type(event)
+                    if k in starts:
+                        level += 1
+                        if base + level > MAX_DEPTH:
+                            raise YamlError(f"nesting deeper than {MAX_DEPTH} levels",
+                                            *_mark(event))
+                        if event.anchor is not None:
+                            anchors.add(event.anchor)
+                            has_anchor = True
+                    elif k in ends:
+                        level -= 1
+                        if level == 0:
+                            break
+                    elif k is ev.ScalarEvent:
+                        if event.anchor is not None:
+                            anchors.add(event.anchor)
+                            has_anchor = True
+                    else:  # an alias
+                        self._check_anchor(event)
                         has_anchor = True
-                elif k in ends:
-                    level -= 1
-                    if level == 0:
-                        break
-                elif k is ev.ScalarEvent:
-                    if event.anchor is not None:
-                        anchors.add(event.anchor)
-                        has_anchor = True
-                else:  # an alias
-                    self._check_anchor(event)
-                    has_anchor = True
+                else:
+                    if wanted is not None and not has_anchor and len(out) >= STREAM_AFTER:
+                        skeleton = _Skeleton(out)
+                        if not skeleton.may_stream(wanted):
+                            wanted = None  # a kind the caller reads: kept whole, asked once
+                        else:
+                            self._stream(skeleton, level, base)
+                            self.depth = base
+                            self.had_anchor = skeleton.anchored
+                            self.skeleton = skeleton
+                            return skeleton.out
         except yaml.YAMLError as exc:
             raise _yaml_error(exc, self.text) from None
         self.depth = base
         self.had_anchor = has_anchor
         return out
+
+    def skip_node(self) -> None:
+        """Read past the collection just started, keeping nothing (a large first document
+        before its ``kind`` must not cost its events)."""
+        level = 1
+        while level:
+            k = type(next(self))
+            if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
+                level += 1
+            elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
+                level -= 1
+
+    def _stream(self, skeleton: _Skeleton, level: int, base: int) -> None:
+        """Feed the rest of the item to ``skeleton`` (depth and aliases still checked)."""
+        get: Callable[[], Any] = self.loader.get_event
+        feed = skeleton.feed
+        starts = (ev.MappingStartEvent, ev.SequenceStartEvent)
+        ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+        while level:
+            event = get()
+            k = type(event)
+            if k in starts:
+                level += 1
+                if base + level > MAX_DEPTH:
+                    raise YamlError(f"nesting deeper than {MAX_DEPTH} levels", *_mark(event))
+            elif k in ends:
+                level -= 1
+            if k is ev.AliasEvent:
+                self._check_anchor(event)
+            elif k is not ev.MappingEndEvent and k is not ev.SequenceEndEvent \
+                    and event.anchor is not None:
+                self.anchors.add(event.anchor)
+            feed(event)
+
+
+#: Events an item may hold before the scan considers reading it as a skeleton.
+STREAM_AFTER = 16384
+_CHECK_EVERY = 4096
+
+
+class _Skeleton:
+    """A large item read without keeping its events: the head keys (``apiVersion``, ``kind``,
+    ``metadata``) keep theirs, every other top-level value becomes one empty scalar spanning
+    it (so the item's extent stays known), and the checks that need every event run as the
+    events pass: duplicate keys (:attr:`problem`) and anchors (:attr:`anchored`; such an item
+    is read again whole)."""
+
+    def __init__(self, prefix: list[Any]) -> None:
+        self.out: list[Any] = []
+        self.problem: YamlError | None = None
+        self.anchored = False
+        self.head: dict[str, str] = {}
+        self._keys = _DuplicateKeys()
+        self._depth = 0
+        self._key_next = False
+        self._key: Any = None
+        self._keep = False  # the current top-level value is kept
+        self._dropped_start: Any = None  # first event of the value being dropped
+        self._last: Any = None  # its last content event so far
+        self._sequence_root = False
+        for event in prefix:
+            self.feed(event)
+
+    def may_stream(self, wanted: Wanted) -> bool:
+        api_version, kind = self.head.get("apiVersion"), self.head.get("kind")
+        return api_version is None or kind is None or wanted(api_version, kind) is False
+
+    def feed(self, event: Any) -> None:
+        if self.problem is None:
+            self.problem = self._keys.feed(event)
+        kind = type(event)
+        if kind is ev.AliasEvent or (
+                kind is not ev.MappingEndEvent and kind is not ev.SequenceEndEvent
+                and getattr(event, "anchor", None) is not None):
+            self.anchored = True
+        opens = kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent
+        closes = kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent
+        depth = self._depth
+        if depth == 0:
+            self.out.append(event)
+            if opens:
+                self._depth = 1
+                self._sequence_root = kind is ev.SequenceStartEvent
+                self._key_next = not self._sequence_root
+            return
+        if depth == 1 and closes:
+            self.out.append(event)
+            self._depth = 0
+            return
+        if depth == 1 and self._key_next:  # a top-level key
+            self.out.append(event)
+            self._key = event.value if kind is ev.ScalarEvent else None
+            self._keep = self._key in _HEAD_KEYS or kind is not ev.ScalarEvent
+            self._key_next = False
+            if opens:  # a collection as a key: kept whole (it is never large in practice)
+                self._depth += 1
+                self._key_next = None  # type: ignore[assignment]
+            return
+        if self._key_next is None:  # inside a collection key
+            self.out.append(event)
+            self._depth += 1 if opens else -1 if closes else 0
+            if self._depth == 1:
+                self._key_next = False
+            return
+        # a top-level value (or a root sequence's entry), or inside one
+        if self._keep and not self._sequence_root:
+            self.out.append(event)
+            if depth == 1 and kind is ev.ScalarEvent and self._key in ("apiVersion", "kind"):
+                self.head[self._key] = event.value
+        else:
+            if depth == 1:
+                self._dropped_start = event
+            if kind is ev.ScalarEvent or kind is ev.AliasEvent or (
+                    closes and event.end_mark.index - event.start_mark.index == 1):
+                self._last = event  # content ends here (a block collection's end does not)
+        if opens:
+            self._depth += 1
+        elif closes:
+            self._depth -= 1
+        if self._depth == 1:  # the value is complete
+            if not (self._keep and not self._sequence_root):
+                start, last = self._dropped_start, self._last or self._dropped_start
+                self.out.append(ev.ScalarEvent(None, None, (True, False), "", start.start_mark,
+                                               last.end_mark))
+            self._key_next = not self._sequence_root
+            self._last = None
+
+
+class _DuplicateKeys:
+    """The duplicate-key check as a state machine over events (see
+    :func:`_find_duplicate_key`)."""
+
+    def __init__(self) -> None:
+        self.seen_stack: list[set[Any] | None] = []
+        self.key_next: list[bool] = []
+
+    def feed(self, event: Any) -> YamlError | None:
+        kind = type(event)
+        seen_stack, key_next = self.seen_stack, self.key_next
+        if kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+            seen_stack.pop()
+            key_next.pop()
+            if seen_stack and seen_stack[-1] is not None:
+                key_next[-1] = not key_next[-1]
+            return None
+        seen = seen_stack[-1] if seen_stack else None
+        problem = None
+        if seen is not None:
+            if key_next[-1] and kind is ev.ScalarEvent:
+                key = _resolved_key(event)
+                if key in seen and event.value != "<<":
+                    problem = YamlError(f"duplicate key {event.value!r} (the result would "
+                                        "depend on which copy wins)", *_mark(event))
+                seen.add(key)
+            if kind is not ev.MappingStartEvent and kind is not ev.SequenceStartEvent:
+                key_next[-1] = not key_next[-1]
+        if kind is ev.MappingStartEvent:
+            seen_stack.append(set())
+            key_next.append(True)
+        elif kind is ev.SequenceStartEvent:
+            seen_stack.append(None)
+            key_next.append(False)
+        return problem
+
+
+def _whole_if_needed(events: _Events, node: list[Any], text: str, wanted: Wanted
+                     ) -> tuple[list[Any], YamlError | None]:
+    """``node`` as :meth:`_Events.collect` gave it, or, for a skeleton whose kind the caller
+    reads or that holds anchors, the item's events read again; and the duplicate key found in
+    the parts a skeleton left out."""
+    skeleton = events.skeleton
+    if skeleton is None:
+        return node, None
+    try:
+        api_version, kind = _head(node)[:2]
+    except YamlError:
+        api_version = kind = ""  # reported from the skeleton's head like any item's
+    if not skeleton.anchored and wanted(api_version, kind) is False:
+        return node, skeleton.problem
+    return reparse_item(text, node[0].start_mark.index, _content_end(node, text)), None
+
+
+def reparse_item(text: str, start: int, end: int) -> list[Any]:
+    """The events of the item at ``text[start:end]`` parsed again, with the marks of ``text``
+    (for an item read as a :class:`_Skeleton` that turns out to be needed whole)."""
+    line_start = _line_start(text, start)
+    local = " " * (start - line_start) + text[start : _line_end(text, end)]
+    lines_before = text.count("\n", 0, line_start)
+    loader = _Loader(local)
+    out: list[Any] = []
+    try:
+        event = loader.get_event()
+        while type(event) is not ev.DocumentStartEvent:
+            event = loader.get_event()
+        level = 0
+        while True:
+            event = loader.get_event()
+            for name in ("start_mark", "end_mark"):
+                mark = getattr(event, name)
+                setattr(event, name, yaml.Mark(mark.name, mark.index + line_start,
+                                               mark.line + lines_before, mark.column, None,
+                                               0))
+            out.append(event)
+            k = type(event)
+            if k is ev.MappingStartEvent or k is ev.SequenceStartEvent:
+                level += 1
+            elif k is ev.MappingEndEvent or k is ev.SequenceEndEvent:
+                level -= 1
+            if level == 0:
+                return out
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text) from None
+    finally:
+        loader.dispose()
 
 
 def _register_anchors(node_events: list[Any], anchors: dict[str, tuple[list[Any], int]]) -> None:
@@ -520,11 +779,9 @@ def loads(text: str) -> Any:
     return docs[0] if docs else None
 
 
-_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_/.:@=+ -]*")
-
-
 def _scalar_text(value: Any) -> str:
-    """A scalar as YAML that reads back as the same value and type."""
+    """A scalar as YAML that YAML 1.1 and 1.2 readers both read back as the same value and
+    type."""
     if value is None:
         return "null"
     if value is True:
@@ -534,31 +791,21 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return _float_text(value)
     text = str(value)
-    if (
-        _PLAIN_SAFE.fullmatch(text)
-        and not text.endswith((" ", ":"))
-        and ": " not in text
-        and " #" not in text
-        and _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
-        == _STR
-    ):
-        return text
-    return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
+    return text if reblock.plain_safe(text) else reblock.double_quoted(text)
 
 
-#: Characters a YAML double-quoted scalar cannot hold as they are.
-_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)  # the exponent, if any, carries its sign: 1e+20
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"  # YAML 1.1 reads a float only with a dot
+    return text
 
 
 def _emit(obj: Any, indent: int, wide: bool, out: list[str]) -> None:
@@ -823,6 +1070,7 @@ def _make_item(
     retain: Retain | None = None,
     shared: dict[tuple[Any, ...], Any] | None = None,
     has_anchor: bool = True,
+    dropped_problem: YamlError | None = None,
 ) -> Item:
     first = node[0]
     start = first.start_mark.index
@@ -833,7 +1081,7 @@ def _make_item(
         api_version, kind, name, namespace, annotations = _head(node)
     except YamlError as exc:
         return Item(position, start, end, "", "", "", "", {}, head_error=exc)
-    problem = _find_duplicate_key(node)
+    problem = _find_duplicate_key(node) or dropped_problem
     if problem is None and has_anchor and any(type(e) is ev.AliasEvent for e in node):
         try:  # aliases expand within the bound even where the function reads nothing
             _Builder(anchors).build(node, 0)
@@ -985,7 +1233,7 @@ def first_document_kind(text: str) -> str | None:
                 if type(key) is ev.ScalarEvent and key.value == "kind":
                     return value.value if type(value) is ev.ScalarEvent else None
                 if type(value) is ev.MappingStartEvent or type(value) is ev.SequenceStartEvent:
-                    events.collect(value)
+                    events.skip_node()
             return None
     return None
 
@@ -1046,7 +1294,8 @@ def _scan_resource_list_body(
                     if bundle.items_block is False or position == 0:
                         last_end = max(last_end, _end(entry))
                     break
-                node = events.collect(entry)
+                node, dropped = _whole_if_needed(events, events.collect(entry, wanted), text,
+                                                 wanted)
                 has_anchor = events.had_anchor
                 if has_anchor:
                     _register_anchors(node, anchors)
@@ -1059,7 +1308,7 @@ def _scan_resource_list_body(
                         else:
                             bundle.anchor_owner[anchor] = position
                 item = _make_item(position, node, text, wanted, anchors, retain, shared,
-                                  has_anchor)
+                                  has_anchor, dropped)
                 if position == 0 and bundle.items_block:
                     dash = _dash_before(text, item.start)
                     bundle.items_dash_indent = _column(text, dash) if dash is not None else 0
@@ -1118,12 +1367,12 @@ def scan_stream(text: str, wanted: Wanted, retain: Retain | None = None) -> Bund
             continue
         doc_start = _start(event)
         root = next(events)
-        node = events.collect(root)
+        node, dropped = _whole_if_needed(events, events.collect(root, wanted), text, wanted)
         anchors: dict[str, tuple[list[Any], int]] = {}
         if events.had_anchor:
             _register_anchors(node, anchors)
         item = _make_item(position, node, text, wanted, anchors, retain, shared,
-                          events.had_anchor)
+                          events.had_anchor, dropped)
         if type(root) is ev.ScalarEvent and root.value == "" and root.implicit[0]:
             item.is_mapping = False  # empty document (comments only)
         if wide is None and item.wanted:
@@ -1418,7 +1667,7 @@ def plan_resource_list(
     text = bundle.text
     check_shared_anchors(bundle, set(edits))
     if bundle.top_flow or (not bundle.items_block and (new_items or edits)):
-        return [_reemit_resource_list(bundle, edits, new_items, results)]
+        return [_reemit_resource_list(bundle, edits, new_items, results, newline)]
     wide = bundle.wide_sequences
     # Every change as (start, end, new text) of the input, applied in text order: the items'
     # edits and the results may come in either order (kpt writes ``results`` before ``items``).
@@ -1430,7 +1679,7 @@ def plan_resource_list(
             continue
         rng = _block_entry_range(text, item.start, item.end)
         if rng is None:
-            return [_reemit_resource_list(bundle, edits, new_items, results)]
+            return [_reemit_resource_list(bundle, edits, new_items, results, newline)]
         if edit.delete:
             ops.append((rng[0], rng[1], ""))
             last_end = rng[1]
@@ -1440,8 +1689,7 @@ def plan_resource_list(
         try:
             new_text = edit_item_text(text, item.start, item.end, edit.remove)
         except SpliceError:
-            value = apply_removals(bundle.load_full(item), edit.remove)
-            new_text = _as_entries([value], bundle.items_dash_indent, wide, newline)
+            new_text = _relaid_item(bundle, item, edit.remove, newline, bundle.items_dash_indent)
             dash = _dash_before(text, item.start)  # re-emitted from its dash line
             item_start = _line_start(text, dash if dash is not None else item.start)
         ops.append((item_start, item_end, new_text))
@@ -1450,7 +1698,7 @@ def plan_resource_list(
         insert_at = (_after_entries(text, bundle.items[-1].end, bundle.items_dash_indent)
                      if bundle.items else None)
         if insert_at is None or insert_at < last_end:
-            return [_reemit_resource_list(bundle, edits, new_items, results)]
+            return [_reemit_resource_list(bundle, edits, new_items, results, newline)]
         lead = newline if insert_at and text[insert_at - 1] != "\n" else ""
         ops.append((insert_at, insert_at,
                     lead + _as_entries(new_items, bundle.items_dash_indent, wide, newline)))
@@ -1480,7 +1728,7 @@ def plan_resource_list(
     cursor = 0
     for start, end, new_text in ops:
         if start < cursor:  # overlapping changes: cannot be written as a splice
-            return [_reemit_resource_list(bundle, edits, new_items, results)]
+            return [_reemit_resource_list(bundle, edits, new_items, results, newline)]
         pieces.append((cursor, start))
         if new_text:
             pieces.append(new_text)
@@ -1489,28 +1737,82 @@ def plan_resource_list(
     return pieces
 
 
+def _relaid_item(bundle: Bundle, item: Item, remove: Sequence[Path], newline: str,
+                 dash_indent: int | None = None) -> str:
+    """An edited item whose text cannot be cut (e.g. a removed entry defines an anchor a kept
+    one uses), laid out again in block style with every scalar as written (see
+    :mod:`.reblock`): a block-sequence entry at ``dash_indent``, else a document body."""
+    text = bundle.text
+    line_start = _line_start(text, item.start)
+    local = " " * (item.start - line_start) + text[item.start : _line_end(text, item.end)]
+    try:
+        events = reblock.parse_events(local)
+        root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+        layout = reblock.Reblock(local, events, bundle.wide_sequences)
+        lines = (layout.node(root, 0, remove) if dash_indent is None
+                 else layout.entry(root, dash_indent, remove))
+    except (yaml.YAMLError, reblock.ReblockError) as exc:
+        raise YamlError(f"items[{item.position}] cannot be rewritten: {exc}") from None
+    return newline.join(lines) + newline
+
+
 def _reemit_resource_list(
     bundle: Bundle,
     edits: Mapping[int, Edit],
     new_items: Sequence[dict[str, Any]],
     results: Sequence[dict[str, Any]],
+    newline: str = "\n",
 ) -> str:
-    """Fallback for layouts that cannot be spliced (flow-style ResourceLists, e.g. JSON): the
-    whole list re-emitted in block style; values stay values, comments are lost."""
-    if bundle.alias_count:
-        # Re-emitting would expand every alias into a copy (an amplification attack).
-        raise YamlError("a flow-style (e.g. JSON) ResourceList with aliases cannot be rewritten")
-    whole = loads(bundle.text)
-    items = []
-    for position, value in enumerate(whole.get("items") or []):
-        edit = edits.get(position)
-        if edit is not None and edit.delete:
-            continue
-        items.append(apply_removals(value, edit.remove) if edit else value)
-    whole["items"] = items + list(new_items)
-    if results:
-        whole["results"] = list(whole.get("results") or []) + list(results)
-    return dumps(whole, wide=bundle.wide_sequences)
+    """Fallback for layouts that cannot be spliced (flow-style ResourceLists, e.g. JSON, or flow
+    ``items: [...]``): the list laid out again in block style. Untouched values keep their
+    source text (see :mod:`.reblock`), so no reader reads another value or type; comments
+    inside flow collections are lost."""
+    text = bundle.text
+    wide = bundle.wide_sequences
+    try:
+        events = reblock.parse_events(text)
+        layout = reblock.Reblock(text, events, wide)
+        root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+        out: list[str] = []
+        entry_indent = 2 if wide else 0
+        seen_results = False
+        children = list(layout.entries(root))
+        for k in range(0, len(children), 2):
+            key_pos, value_pos = children[k][0], children[k + 1][0]
+            key_event = events[key_pos]
+            key = key_event.value if type(key_event) is ev.ScalarEvent else None
+            if key in {"items", "results"}:
+                out.append((layout.inline(key_pos) or key) + ":")
+                value = events[value_pos]
+                position = 0
+                if type(value) is ev.SequenceStartEvent:
+                    for entry_pos, _ in layout.entries(value_pos):
+                        edit = edits.get(position) if key == "items" else None
+                        position += 1
+                        if edit is not None and edit.delete:
+                            layout.skip(entry_pos, removed=True)
+                            continue
+                        out.extend(layout.entry(entry_pos, entry_indent,
+                                                edit.remove if edit is not None else ()))
+                elif type(value) is not ev.ScalarEvent or value.value not in ("", "~", "null"):
+                    raise YamlError(f"{key} is not a sequence")
+                added = new_items if key == "items" else results
+                seen_results = seen_results or key == "results"
+                if added:
+                    out.append(_as_entries(added, entry_indent, wide, newline).rstrip("\r\n"))
+                elif position == 0:
+                    out[-1] += " []"
+                continue
+            head = layout.inline(key_pos)
+            if head is None or type(key_event) is not ev.ScalarEvent:
+                raise YamlError("a ResourceList key that is not a string cannot be rewritten")
+            layout.value(value_pos, 0, head + ":", out)
+        if results and not seen_results:
+            out.append("results:")
+            out.append(_as_entries(results, entry_indent, wide, newline).rstrip("\r\n"))
+    except (yaml.YAMLError, reblock.ReblockError) as exc:
+        raise YamlError(f"the ResourceList cannot be rewritten: {exc}") from None
+    return newline.join(out) + newline
 
 
 def apply_removals(value: dict[str, Any], remove: Sequence[Path]) -> dict[str, Any]:
@@ -1565,8 +1867,7 @@ def plan_stream(
         try:
             pieces.append(edit_item_text(text, item.start, item.end, edit.remove))
         except SpliceError:
-            value = apply_removals(bundle.load_full(item), edit.remove)
-            pieces.append(dumps(value, wide=bundle.wide_sequences, newline=newline))
+            pieces.append(_relaid_item(bundle, item, edit.remove, newline))
         cursor = line_end
     pieces.append((cursor, len(text)))
     last = _last_char(text, pieces)

@@ -284,3 +284,193 @@ def test_results_before_items_is_spliced(function_bin: Path) -> None:
     assert "    enabled: on\n    mode: 0755\n    at: 12:30:00\n" in done.stdout
     assert done.stdout.index("\nresults:") < done.stdout.index("\nitems:")
     assert "MHR001" in done.stdout  # the Gateway was rewritten in the same splice
+
+
+# -- 7: re-emitted ResourceLists keep every untouched value for YAML 1.1 and 1.2 readers ------
+def _read_11(text: str) -> Any:
+    return yaml.safe_load(text)  # libyaml: YAML 1.1, as the function itself reads
+
+
+def _read_12(text: str) -> Any:
+    from ruamel.yaml import YAML  # YAML 1.2 core schema, as kpt, kubectl and Helm read
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def _config_map(doc: Any) -> Any:
+    return next(i for i in doc["items"] if i["kind"] == "ConfigMap")
+
+
+AMBIGUOUS_FLOW = "{a: on, b: 0755, t: 12:30:00, i: .inf, e: 1e3, o: 0o17, n: n, x: 0x1F}"
+FLOW_GATEWAY = ("{apiVersion: networking.istio.io/v1, kind: Gateway, metadata: {name: g, "
+                "namespace: shop}, spec: {selector: {istio: ingressgateway}, servers: [{port: "
+                "{number: 80, name: http, protocol: HTTP}, hosts: [a.example.com], tls: "
+                "{httpsRedirect: true}}, {port: {number: 443, name: https, protocol: HTTPS}, "
+                "hosts: [a.example.com], tls: {mode: SIMPLE, credentialName: a}}]}}")
+
+
+def _assert_same_for_both_readers(source: str, output: str) -> None:
+    for read in (_read_11, _read_12):
+        before, after = _config_map(read(source)), _config_map(read(output))
+        assert after == before, read.__name__
+        assert {k: type(v) for k, v in after["data"].items()} == \
+            {k: type(v) for k, v in before["data"].items()}, read.__name__
+
+
+@pytest.mark.parametrize("layout", ["flow-items", "flow-list"])
+def test_a_flow_resource_list_keeps_untouched_values(function_bin: Path, layout: str) -> None:
+    """7. Flow ``items: [...]`` and a flow ResourceList were re-emitted from built values:
+    ``on`` -> ``true``, ``0755`` -> ``493``, ``12:30:00`` -> ``45000``, ``.inf`` -> ``inf``;
+    each untouched scalar now keeps its source text."""
+    config_map = ("{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: "
+                  f"{AMBIGUOUS_FLOW}}}")
+    items = f"[{config_map}, {FLOW_GATEWAY}]"
+    source = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: " + items + "\n"
+              if layout == "flow-items" else
+              "{apiVersion: config.kubernetes.io/v1, kind: ResourceList, items: " + items + "}\n")
+    done = _run(function_bin, stdin=source)
+    _clean(done)
+    assert done.returncode == 0, done.stdout
+    assert "MHR001" in done.stdout  # the Gateway was rewritten
+    _assert_same_for_both_readers(source, done.stdout)
+
+
+def test_a_json_resource_list_keeps_strings_strings(function_bin: Path) -> None:
+    """7. JSON strings ``"1e3"``/``"0o755"`` were emitted plain, which YAML 1.2 reads as
+    numbers."""
+    import json
+
+    data = {"a": "1e3", "b": "0o755", "c": "on", "d": "12:30:00", "e": ".inf", "f": "0x1F",
+            "g": "1_000", "h": "n", "i": "null", "j": "plain", "k": 5, "l": 1.5, "m": True}
+    source = json.dumps({
+        "apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList",
+        "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                   "data": data}, yaml.safe_load(FLOW_GATEWAY)]})
+    done = _run(function_bin, stdin=source)
+    _clean(done)
+    assert done.returncode == 0, done.stdout
+    assert "MHR001" in done.stdout
+    for read in (_read_11, _read_12):
+        assert _config_map(read(done.stdout))["data"] == data, read.__name__
+    assert "  j: plain\n" in done.stdout  # quotes no reader needs are dropped
+
+
+def test_cr_only_line_breaks_are_spliced(function_bin: Path) -> None:
+    """7. A ResourceList with CR-only line breaks was re-emitted (retyping values, LF breaks):
+    it is spliced now, CRs kept, the untouched item byte for byte."""
+    config_map = ("- apiVersion: v1\r  kind: ConfigMap\r  metadata: {name: c}\r"
+                  f"  data: {AMBIGUOUS_FLOW}\r")
+    gateway = ("- " + REDIRECT.replace("\n", "\n  ").rstrip() + "\n").replace("\n", "\r")
+    source = ("apiVersion: config.kubernetes.io/v1\rkind: ResourceList\ritems:\r"
+              + config_map + gateway)
+    done = subprocess.run([str(function_bin)], input=source.encode(), capture_output=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stdout
+    assert b"\n" not in done.stdout
+    assert config_map.encode() in done.stdout
+    assert b"MHR004" in done.stdout  # the redirect-only Gateway was replaced
+
+
+def test_an_item_relaid_for_an_anchor_keeps_its_values(function_bin: Path) -> None:
+    """7. A removed server that defines an anchor a kept server uses forces the item to be
+    laid out again: its other values kept their type only for YAML 1.1 readers."""
+    gateway = """\
+- apiVersion: networking.istio.io/v1
+  kind: Gateway
+  metadata:
+    name: g
+    namespace: shop
+    labels: {enabled: on, mode: 0755}
+  spec:
+    selector: {istio: ingressgateway}
+    servers:
+    - port: {number: 80, name: http, protocol: HTTP}
+      hosts: &hosts [a.example.com]
+      tls: {httpsRedirect: true}
+    - port: {number: 443, name: https, protocol: HTTPS}
+      hosts: *hosts
+      tls: {mode: SIMPLE, credentialName: a}
+"""
+    source = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + gateway
+    done = _run(function_bin, stdin=source)
+    _clean(done)
+    assert done.returncode == 0, done.stdout
+    assert "MHR001" in done.stdout
+    for read in (_read_11, _read_12):
+        before = read(source)["items"][0]
+        after = next(i for i in read(done.stdout)["items"] if i["metadata"]["name"] == "g")
+        assert after["metadata"]["labels"] == before["metadata"]["labels"], read.__name__
+        assert after["spec"]["servers"] == before["spec"]["servers"][1:], read.__name__
+    assert "*hosts" not in done.stdout or "&hosts" in done.stdout
+
+
+# -- 16: memory per input byte of opaque resources -----------------------------------------------
+def _big_config_map(entries: int, layout: str) -> str:
+    if layout == "flow":
+        data = "data: {" + ", ".join(f"k{i}: v{i}" for i in range(entries)) + "}\n"
+    else:
+        data = "data:\n" + "".join(f"  k{i}: v{i}\n" for i in range(entries))
+    head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n"
+    return data + head if layout == "kind-last" else head + data
+
+
+@pytest.mark.parametrize("layout", ["flow", "block", "kind-last"])
+def test_a_large_opaque_resource_costs_little_memory(function_bin: Path, tmp_path: Path,
+                                                     layout: str) -> None:
+    """16. A flow mapping in an opaque resource cost ~68 bytes of RSS per input byte (52 MB ->
+    3.4 GB): every event of the item was kept. A large item whose kind the function does not
+    read is now read as a skeleton (its head and its extent)."""
+    from test_robustness import check_clean, run
+
+    big = _big_config_map(300_000, "flow" if layout == "flow" else "block")
+    if layout == "kind-last":
+        big = _big_config_map(300_000, "kind-last")
+    source = (big + "---\n" + REDIRECT).encode()
+    proc = run(function_bin, tmp_path, source)
+    check_clean(proc)
+    assert proc.code == 0, proc.stderr
+    assert big.encode() in proc.stdout  # byte for byte
+    assert b"http-to-https-redirect" in proc.stdout
+    per_byte = (proc.peak_rss - 40 * 2**20) / len(source)
+    assert per_byte < 16, f"{proc.peak_rss / 2**20:.0f} MB for {len(source) / 2**20:.1f} MB"
+
+
+def test_a_large_gateway_whose_kind_comes_last_is_read_whole(function_bin: Path) -> None:
+    """16. The skeleton is only for kinds the function does not read: a large Gateway whose
+    ``kind`` follows its ``spec`` is read again whole and rewritten."""
+    hosts = "".join(f"    - h{i}.example.com\n" for i in range(6000))
+    gateway = ("spec:\n  selector: {istio: ingressgateway}\n  servers:\n"
+               "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts:\n" + hosts
+               + "    tls: {httpsRedirect: true}\n"
+               "  - port: {number: 443, name: https, protocol: HTTPS}\n    hosts:\n" + hosts
+               + "    tls: {mode: SIMPLE, credentialName: c}\n"
+               "metadata: {name: big, namespace: shop}\n"
+               "apiVersion: networking.istio.io/v1\nkind: Gateway\n")
+    done = _run(function_bin, stdin=gateway)
+    _clean(done)
+    assert done.returncode == 0, done.stderr
+    out = list(yaml.safe_load_all(done.stdout))
+    big = next(d for d in out if d["metadata"]["name"] == "big")
+    assert [s["port"]["number"] for s in big["spec"]["servers"]] == [443]
+    assert len(big["spec"]["servers"][0]["hosts"]) == 6000
+    assert "MHR001" in done.stderr
+
+
+def test_a_duplicate_key_deep_in_a_large_opaque_resource_is_found(function_bin: Path) -> None:
+    """16. The skeleton still checks every key (issue 13, item 8)."""
+    big = _big_config_map(30_000, "flow").replace("k29998: v29998", "k1: again")
+    done = _run(function_bin, stdin=big + "---\n" + REDIRECT)
+    _clean(done)
+    assert done.returncode == 1
+    assert "duplicate key 'k1'" in done.stderr
+    assert big in done.stdout  # left as it was
+
+
+def test_a_large_opaque_resource_with_anchors_is_read_whole(function_bin: Path) -> None:
+    """16. Anchors need the item's events (aliases elsewhere may use them): read again."""
+    big = _big_config_map(30_000, "block").replace("  k29999: v29999\n",
+                                                    "  k29999: &last v29999\n  alias: *last\n")
+    done = _run(function_bin, stdin=big + "---\n" + REDIRECT)
+    _clean(done)
+    assert done.returncode == 0, done.stderr
+    assert big in done.stdout

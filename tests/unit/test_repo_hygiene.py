@@ -68,7 +68,7 @@ def test_only_the_yaml_layer_imports_a_yaml_library(repo_root: Path) -> None:
     package = repo_root / "fn" / "merge_https_redirects"
     offenders = [
         p.name for p in package.glob("*.py")
-        if p.name != "yamlio.py"
+        if p.name not in ("yamlio.py", "reblock.py")
         and re.search(r"^\s*(import yaml|from yaml|import ruamel|from ruamel)", p.read_text(), re.M)
     ]
     assert offenders == []

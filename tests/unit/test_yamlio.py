@@ -231,10 +231,10 @@ spec:
     new = {"apiVersion": "v1", "kind": "Gateway", "metadata": {"name": "n"},
            "spec": {"servers": [{"hosts": ["*"]}]}}
     assert rewrite(wide, {}, [new]).endswith(
-        "---\napiVersion: v1\nkind: Gateway\nmetadata:\n  name: n\nspec:\n  servers:\n"
+        "---\napiVersion: v1\nkind: Gateway\nmetadata:\n  name: \"n\"\nspec:\n  servers:\n"
         "    - hosts:\n        - \"*\"\n")
     assert rewrite(compact, {}, [new]).endswith(
-        "---\napiVersion: v1\nkind: Gateway\nmetadata:\n  name: n\nspec:\n  servers:\n"
+        "---\napiVersion: v1\nkind: Gateway\nmetadata:\n  name: \"n\"\nspec:\n  servers:\n"
         "  - hosts:\n    - \"*\"\n")
 
 
@@ -274,7 +274,7 @@ def test_crlf_kept() -> None:
     assert "\n" not in out.replace("\r\n", "")
     assert out.startswith(text[: text.index("---\r\n") + 5])
     assert "  # comment of server 0" not in out
-    assert out.endswith("---\r\napiVersion: v1\r\nkind: Gateway\r\nmetadata:\r\n  name: n\r\n")
+    assert out.endswith("---\r\napiVersion: v1\r\nkind: Gateway\r\nmetadata:\r\n  name: \"n\"\r\n")
 
 
 def test_bom_kept() -> None:
