@@ -175,7 +175,7 @@ def _write_report(path: str, results: Sequence[Any], code: int) -> str | None:
     from pathlib import Path
 
     from merge_https_redirects import yamlio
-    from merge_https_redirects.files import atomic_write
+    from merge_https_redirects.hosts.files import atomic_write
 
     doc = {"apiVersion": "kpt.dev/v1", "kind": "FunctionResultList",
            "metadata": {"name": "fnresults"}, "exitCode": code,
@@ -231,8 +231,9 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
     (``None`` for a usage error). ``mode``: forced over the config's (``check``), and then
     nothing is printed: the caller prints the findings."""
     quiet = mode is not None
-    from merge_https_redirects import pipeline, yamlio
+    from merge_https_redirects import yamlio
     from merge_https_redirects.config import Config, ConfigProblems, parse_config
+    from merge_https_redirects.hosts import pipeline
     from merge_https_redirects.results import Result, sorted_results
     from merge_https_redirects.rules import rule
 
@@ -275,7 +276,7 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
     if mode is not None:
         config = config._replace(mode=mode)
     if args.paths:
-        from merge_https_redirects.files import run_files
+        from merge_https_redirects.hosts.files import run_files
 
         result = run_files(args.paths, config, in_place=args.in_place, stdin=stdin_bytes)
     else:
@@ -306,12 +307,12 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
 
 def _subcommand(name: str, argv: list[str]) -> int:
     if name == "explain":
-        from merge_https_redirects.checking import explain_main
+        from merge_https_redirects.check.checking import explain_main
 
         return explain_main(argv)
     if name == "chart":
-        from merge_https_redirects import chart
-        from merge_https_redirects.checking import BundleError, plan_dedicated
+        from merge_https_redirects.chart import generator as chart
+        from merge_https_redirects.check.checking import BundleError, plan_dedicated
 
         def plan(paths: list[str], config_path: str | None) -> list[dict[str, Any]]:
             try:
@@ -320,7 +321,7 @@ def _subcommand(name: str, argv: list[str]) -> int:
                 raise chart.ChartError(str(exc)) from None
 
         return chart.main(argv, plan=plan)
-    from merge_https_redirects import kustomize_plugin
+    from merge_https_redirects.hosts import kustomize_plugin
 
     return kustomize_plugin.main(argv)
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from merge_https_redirects import dedicated
+from merge_https_redirects.model import dedicated
 from merge_https_redirects.results import ResourceRef, Result
 from merge_https_redirects.rules import rule
 

@@ -21,9 +21,11 @@ import jsonschema
 import pytest
 import yaml
 
-from merge_https_redirects import __version__, chart, dedicated
-from merge_https_redirects.chart import ChartError, default_chart_gateways, write_chart
-from merge_https_redirects.dedicated import dedicated_gateway
+from merge_https_redirects import __version__
+from merge_https_redirects.chart import generator as chart
+from merge_https_redirects.chart.generator import ChartError, default_chart_gateways, write_chart
+from merge_https_redirects.model import dedicated
+from merge_https_redirects.model.dedicated import dedicated_gateway
 
 CHART_NAME = "http-to-https-redirect"
 REGENERATE = ".venv/bin/python -m merge_https_redirects.chart"

@@ -39,7 +39,7 @@ from _integrations import (
     workspace,
 )
 
-from merge_https_redirects import kustomize_plugin
+from merge_https_redirects.hosts import kustomize_plugin
 
 KRM_EXEC = "kustomize build --enable-alpha-plugins --enable-exec examples/kustomize-krm/exec"
 KRM_CONTAINER = "kustomize build --enable-alpha-plugins examples/kustomize-krm/container"

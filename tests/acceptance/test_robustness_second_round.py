@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from merge_https_redirects import cli, pipeline
+from merge_https_redirects import cli
+from merge_https_redirects.hosts import pipeline
 
 REDIRECT = """\
 apiVersion: networking.istio.io/v1beta1
@@ -138,8 +139,8 @@ def test_a_link_swapped_between_read_and_write_is_refused(tmp_path: Path,
                                                           ) -> None:
     """10. A file replaced by a symlink to an outside file after it was read: --in-place
     overwrote the outside file. The write goes to the file read, and only while it is it."""
-    from merge_https_redirects import files
     from merge_https_redirects.config import Config
+    from merge_https_redirects.hosts import files
 
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -179,8 +180,8 @@ def test_a_symlink_given_directly_is_followed(function_bin: Path, tmp_path: Path
 def test_a_fifo_swapped_in_is_refused_not_waited_on(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """11. A file replaced by a FIFO after the walk hung the run forever."""
-    from merge_https_redirects import files
     from merge_https_redirects.config import Config
+    from merge_https_redirects.hosts import files
 
     (tmp_path / "gw.yaml").write_text(REDIRECT)
     real_discover = files.discover

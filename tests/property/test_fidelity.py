@@ -28,8 +28,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from merge_https_redirects import pipeline, yamlio
+from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
+from merge_https_redirects.hosts import pipeline
 
 API = "networking.istio.io/v1beta1"
 BOM = b"\xef\xbb\xbf"

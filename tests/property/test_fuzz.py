@@ -38,8 +38,9 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from merge_https_redirects import cli, pipeline, yamlio
+from merge_https_redirects import cli, yamlio
 from merge_https_redirects.config import Config
+from merge_https_redirects.hosts import pipeline
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 KRM_HEADER = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
@@ -387,7 +388,7 @@ def _check_bundle(docs: list[dict[str, Any]], texts: list[str]) -> None:
     # structure, per gateway workload (the pods every compatible selector may share): after
     # the rewrite only catch-all redirect servers reach it, and no more of them than before
     # (or one), unless the workload was refused
-    from merge_https_redirects.workloads import collect, gateway_selectors
+    from merge_https_redirects.model.workloads import collect, gateway_selectors
 
     refused = _refused_pods(run)
     for workload in collect(docs, selectors=gateway_selectors(docs)):
@@ -430,7 +431,7 @@ def _rejected_tls_server(docs: list[dict[str, Any]]) -> bool:
 
 
 def _routing() -> Any:
-    from merge_https_redirects import routing
+    from merge_https_redirects.model import routing
 
     return routing
 

@@ -12,7 +12,8 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from merge_https_redirects import reblock, yamlio
+from merge_https_redirects import yamlio
+from merge_https_redirects.yamlio import reblock
 
 #: Plain scalars the two YAML versions read differently, or read as non-strings.
 AMBIGUOUS = ["on", "off", "yes", "no", "y", "n", "0755", "0o17", "0x1F", "1e3", "1_000",

@@ -44,8 +44,10 @@ import yaml
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from merge_https_redirects import pipeline, routing, yamlio
+from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
+from merge_https_redirects.hosts import pipeline
+from merge_https_redirects.model import routing
 
 _SCALE = max(1, settings().max_examples // 60)  # the ``fuzz`` profile scales every test up
 

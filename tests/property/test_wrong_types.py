@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from merge_https_redirects import pipeline, yamlio
+from merge_https_redirects import yamlio
+from merge_https_redirects.hosts import pipeline
 
 BUNDLE: list[dict[str, Any]] = [
     {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from merge_https_redirects.certmanager import (
+from merge_https_redirects.model.certmanager import (
     Selector,
     Solver,
     find_issuer,

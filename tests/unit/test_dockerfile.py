@@ -253,7 +253,7 @@ def test_wheel_builds_from_the_context(repo_root: Path, tmp_path: Path) -> None:
     for script, target in _pyproject(repo_root)["project"]["scripts"].items():
         assert f"{script} = {target}" in scripts
     assert "merge_https_redirects/cli.py" in names
-    assert "merge_https_redirects/kustomize_plugin.py" in names
+    assert "merge_https_redirects/hosts/kustomize_plugin.py" in names
 
 
 def test_documented_build_command(repo_root: Path) -> None:

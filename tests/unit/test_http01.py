@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from merge_https_redirects.http01 import (
+from merge_https_redirects.model.http01 import (
     CheckOptions,
     NameVerdict,
     check,
@@ -17,7 +17,7 @@ from merge_https_redirects.http01 import (
     explain_table,
     gateway_workloads,
 )
-from merge_https_redirects.proof import regressions
+from merge_https_redirects.rewrite.proof import regressions
 
 HOST = "shop.example.com"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from merge_https_redirects import yamlio
-from merge_https_redirects.kustomize_tree import (
+from merge_https_redirects.hosts.kustomize_tree import (
     KUSTOMIZATION_NAMES,
     KustomizeTreeError,
     Tree,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from merge_https_redirects.routing import (
+from merge_https_redirects.model.routing import (
     IngressOptions,
     build_route_config,
     intersection,

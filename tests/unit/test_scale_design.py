@@ -17,10 +17,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from merge_https_redirects import http01, pipeline, proof, routing, yamlio
+from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
-from merge_https_redirects.transform import retain, wanted
-from merge_https_redirects.workloads import could_be_gateway, gateway_labels, translates_ports
+from merge_https_redirects.hosts import pipeline
+from merge_https_redirects.model import http01, routing
+from merge_https_redirects.model.workloads import could_be_gateway, gateway_labels, translates_ports
+from merge_https_redirects.rewrite import proof
+from merge_https_redirects.rewrite.transform import retain, wanted
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GW = {"istio": "ingressgateway"}

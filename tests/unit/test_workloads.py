@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from merge_https_redirects.workloads import MAX_ASSUMED, Workload, collect, gateway_selectors
+from merge_https_redirects.model.workloads import MAX_ASSUMED, Workload, collect, gateway_selectors
 
 ISTIO = (("istio", "ingressgateway"),)
 APP = (("app", "istio-ingressgateway"),)

@@ -31,8 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from merge_https_redirects import __version__, dedicated
+from merge_https_redirects import __version__
 from merge_https_redirects.config import API_GROUP, API_VERSION, KIND
+from merge_https_redirects.model import dedicated
 
 PROG = "merge-https-redirects install-kustomize-plugin"
 #: The line that marks a plugin file as ours: only such a file is overwritten without --force.

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from merge_https_redirects.values import as_dict, as_int, as_list, as_str, as_str_map
+from merge_https_redirects.model.values import as_dict, as_int, as_list, as_str, as_str_map
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from types import FrameType
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
-from merge_https_redirects.pipeline import (
+from merge_https_redirects.hosts.pipeline import (
     EXIT_ERRORS,
     EXIT_OK,
     Run,
@@ -32,14 +32,14 @@ from merge_https_redirects.pipeline import (
     with_unreadable,
 )
 from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
+from merge_https_redirects.rewrite.transform import Resource
 from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import Resource
 
 SUFFIXES = (".yaml", ".yml")
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
-    from merge_https_redirects.kustomize_tree import Tree
+    from merge_https_redirects.hosts.kustomize_tree import Tree
 
 
 class FilesError(Exception):
@@ -172,7 +172,7 @@ def _read_regular(path: Path) -> tuple[bytes, tuple[int, int]]:
 
 
 def _reading() -> tuple[yamlio.Wanted, yamlio.Retain]:
-    from merge_https_redirects.transform import retain, wanted
+    from merge_https_redirects.rewrite.transform import retain, wanted
 
     return wanted, retain
 
@@ -203,7 +203,7 @@ def discover_kustomize(paths: Sequence[str]
     (patches, generator inputs and the like are never read as manifests). Files of a given
     directory outside every kustomization directory are read as before. The results: the
     kustomization entries that could not be read (remote, or outside the given paths)."""
-    from merge_https_redirects.kustomize_tree import KustomizeTreeError, tree
+    from merge_https_redirects.hosts.kustomize_tree import KustomizeTreeError, tree
 
     files, roots = discover(paths)
     try:
@@ -332,7 +332,7 @@ def _listed_in_kustomization(kustomize: Tree, directory: Path,
     """The kustomization of ``directory`` with the new file added to its ``resources``
     (nothing when it lists it already); a directory no kustomization owns is refused: a file
     nothing lists would never be built, and every host would lose its redirect."""
-    from merge_https_redirects.kustomize_tree import KustomizeTreeError, add_resource
+    from merge_https_redirects.hosts.kustomize_tree import KustomizeTreeError, add_resource
 
     kfile = kustomize.owner.get(directory.resolve())
     if kfile is None:

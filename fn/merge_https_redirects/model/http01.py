@@ -34,9 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from merge_https_redirects import certmanager as cm
-from merge_https_redirects.results import ResourceRef, Result, sorted_results
-from merge_https_redirects.routing import (
+from merge_https_redirects.model import certmanager as cm
+from merge_https_redirects.model.routing import (
     INGRESS_NAMESPACE,
     Answer,
     IngressOptions,
@@ -49,10 +48,11 @@ from merge_https_redirects.routing import (
     is_subset,
     resource_identity,
 )
+from merge_https_redirects.model.values import as_dict as _dict
+from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
+from merge_https_redirects.model.workloads import collect as collect_workloads
+from merge_https_redirects.results import ResourceRef, Result, sorted_results
 from merge_https_redirects.rules import rule
-from merge_https_redirects.values import as_dict as _dict
-from merge_https_redirects.workloads import Labels, Workload, gateway_selectors
-from merge_https_redirects.workloads import collect as collect_workloads
 
 if TYPE_CHECKING:
     from merge_https_redirects.config import Config

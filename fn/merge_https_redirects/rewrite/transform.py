@@ -29,9 +29,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from merge_https_redirects import dedicated
 from merge_https_redirects.config import Config
-from merge_https_redirects.istio import (
+from merge_https_redirects.model import dedicated
+from merge_https_redirects.model.istio import (
     Gateway,
     Server,
     VirtualService,
@@ -43,9 +43,7 @@ from merge_https_redirects.istio import (
     resolve_gateway_ref,
     split_server_host,
 )
-from merge_https_redirects.results import FileRef, ResourceRef, Result
-from merge_https_redirects.rules import rule
-from merge_https_redirects.workloads import (
+from merge_https_redirects.model.workloads import (
     NO_PORT_TRANSLATION,
     Workload,
     could_be_gateway,
@@ -53,7 +51,9 @@ from merge_https_redirects.workloads import (
     gateway_selectors,
     translates_ports,
 )
-from merge_https_redirects.workloads import collect as collect_workloads
+from merge_https_redirects.model.workloads import collect as collect_workloads
+from merge_https_redirects.results import FileRef, ResourceRef, Result
+from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:

@@ -23,26 +23,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
+from merge_https_redirects.model.values import as_dict, as_list, as_str
+from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import Result
-from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import (
+from merge_https_redirects.rewrite.transform import (
     Outcome,
     Resource,
     transform,
     values_of,
     workloads_of,
 )
-from merge_https_redirects.values import as_dict, as_list, as_str
-from merge_https_redirects.workloads import Workload
+from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     from typing import Any
 
-    from merge_https_redirects.http01 import CheckOptions, _Pending
-    from merge_https_redirects.routing import Answer, RouteConfig, RoutingInput
+    from merge_https_redirects.model.http01 import CheckOptions, _Pending
+    from merge_https_redirects.model.routing import Answer, RouteConfig, RoutingInput
 
 #: The unrelated name every workload is asked about (``.invalid`` is never a real host).
 UNRELATED_HOST = "merge-https-redirects-unrelated.invalid"
@@ -116,7 +115,7 @@ def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[s
         value = res.value
         if value is None:
             continue
-        out.append(yamlio.apply_removals(value, change.remove) if change else value)
+        out.append(apply_removals(value, change.remove) if change else value)
     return out + list(outcome.added)
 
 
@@ -142,8 +141,8 @@ class Proof:
 
     def __init__(self, before: Sequence[Mapping[str, Any]], config: Config,
                  workloads: Sequence[Workload]) -> None:
-        from merge_https_redirects import http01
-        from merge_https_redirects.routing import RoutingInput
+        from merge_https_redirects.model import http01
+        from merge_https_redirects.model.routing import RoutingInput
 
         self.workloads = workloads
         self.config = config
@@ -164,7 +163,7 @@ class Proof:
 
     def _configs(self, source: RoutingInput) -> Iterator[tuple[int, RouteConfig]]:
         """Each listener's route configuration, one alive at a time."""
-        from merge_https_redirects.routing import build_route_config
+        from merge_https_redirects.model.routing import build_route_config
 
         for i, listener in enumerate(self.listeners):
             w = self.workloads[listener.workload]
@@ -191,8 +190,8 @@ class Proof:
         orders Gateways by creation time, then name: a new Gateway is created after the
         cluster's (last), or in the same second as all of them on a fresh install (by name);
         both orders must keep every answer."""
-        from merge_https_redirects import http01
-        from merge_https_redirects.routing import RoutingInput
+        from merge_https_redirects.model import http01
+        from merge_https_redirects.model.routing import RoutingInput
 
         found: dict[int, list[str]] = {}
 
@@ -262,7 +261,7 @@ def regressions(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str
     """What the proof refuses in a rewrite ``before`` -> ``after`` (plain values), one line
     per change, prefixed with the workload; empty when the rewrite is proven."""
     config = config or Config()
-    from merge_https_redirects.http01 import gateway_workloads, options_for
+    from merge_https_redirects.model.http01 import gateway_workloads, options_for
 
     workloads = gateway_workloads(before, options_for(config))
     found = Proof(before, config, workloads).changes(after)
@@ -282,7 +281,7 @@ def allowed(old: Key, new: Key) -> bool:
     the catch-all redirect (the ``*`` virtual host) now answers -- not another host's
     redirect server that the rewrite let through (istiod skips a server whose host an earlier
     tls-block server took: removing that one un-skips it). Answers by :func:`_key`."""
-    from merge_https_redirects.routing import REQUIRE_TLS_REDIRECT
+    from merge_https_redirects.model.routing import REQUIRE_TLS_REDIRECT
 
     if old[0] == new[0] == "404":
         return True
@@ -301,7 +300,7 @@ def describe(answer: Answer) -> str:
 
 def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> list[str]:
     """Every host name the bundle mentions, a name under each wildcard, one unrelated name."""
-    from merge_https_redirects import certmanager
+    from merge_https_redirects.model import certmanager
 
     names: list[str] = []
     for gw in source.gateways:
@@ -328,3 +327,19 @@ def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> li
             out.setdefault(host, None)
     out.setdefault(UNRELATED_HOST, None)
     return list(out)
+
+
+def apply_removals(value: dict[str, Any], remove: Sequence[tuple[str | int, ...]]
+                   ) -> dict[str, Any]:
+    """``value`` with the sequence entries at ``remove`` deleted. Only the containers on the
+    way to a removed entry are copied; the rest is shared with ``value`` (never modified)."""
+    out: dict[str, Any] = dict(value)
+    for path in sorted(remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True):
+        parent: Any = out
+        for step in path[:-1]:
+            child = parent[step]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            parent[step] = child
+            parent = child
+        del parent[path[-1]]
+    return out

@@ -30,13 +30,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from merge_https_redirects.model.routing import resource_identity
+from merge_https_redirects.model.values import as_dict as _dict
+from merge_https_redirects.model.values import as_list as _list
+from merge_https_redirects.model.values import as_str as _str
+from merge_https_redirects.model.values import as_str_items as _str_items
+from merge_https_redirects.model.values import as_str_map as _str_map
 from merge_https_redirects.results import ResourceRef
-from merge_https_redirects.routing import resource_identity
-from merge_https_redirects.values import as_dict as _dict
-from merge_https_redirects.values import as_list as _list
-from merge_https_redirects.values import as_str as _str
-from merge_https_redirects.values import as_str_items as _str_items
-from merge_https_redirects.values import as_str_map as _str_map
 
 CM_GROUP = "cert-manager.io"
 LEGACY_GROUP = "certmanager.k8s.io"

@@ -69,13 +69,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal
 
-from merge_https_redirects.istio import resolve_gateway_ref
-from merge_https_redirects.values import as_dict as _dict
-from merge_https_redirects.values import as_int as _int
-from merge_https_redirects.values import as_list as _list
-from merge_https_redirects.values import as_str as _str
-from merge_https_redirects.values import as_str_items as _str_items
-from merge_https_redirects.values import as_str_map as _str_map
+from merge_https_redirects.model.istio import resolve_gateway_ref
+from merge_https_redirects.model.values import as_dict as _dict
+from merge_https_redirects.model.values import as_int as _int
+from merge_https_redirects.model.values import as_list as _list
+from merge_https_redirects.model.values import as_str as _str
+from merge_https_redirects.model.values import as_str_items as _str_items
+from merge_https_redirects.model.values import as_str_map as _str_map
 
 AnswerKind = Literal["redirect", "route", "404"]
 

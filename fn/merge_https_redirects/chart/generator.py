@@ -33,7 +33,8 @@ from typing import Any
 
 import jinja2
 
-from merge_https_redirects import __version__, dedicated, yamlio
+from merge_https_redirects import __version__, yamlio
+from merge_https_redirects.model import dedicated
 
 DEFAULT_CHART_NAME = "http-to-https-redirect"
 
@@ -376,7 +377,7 @@ def _check_gateway_shape(fix: str) -> str:
 def template_dir() -> Path:
     """``templates/chart``: shipped inside the package (``merge_https_redirects/templates`` is a
     symlink to the repository's ``templates/``, copied into wheels), else the source tree's."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the package directory
     for candidate in (here / "templates" / "chart", here.parent.parent / "templates" / "chart"):
         if (candidate / "Chart.yaml.j2").is_file():
             return candidate

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from merge_https_redirects import http01, yamlio
+from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.proof import after_values, merge
-from merge_https_redirects.transform import Outcome, Resource, values_of, wanted
+from merge_https_redirects.model import http01
+from merge_https_redirects.rewrite.proof import after_values, merge
+from merge_https_redirects.rewrite.transform import Outcome, Resource, values_of, wanted
 
 options_for = http01.options_for
 
@@ -35,7 +36,7 @@ class BundleError(Exception):
 def read_resources(paths: Sequence[str]) -> tuple[list[Resource], set[str]]:
     """Resources from files/directories (``-`` or nothing: stdin), as the CLI reads them, and
     the path annotations of the resources the function does not read."""
-    from merge_https_redirects.files import FilesError, _resources, discover, load_sources
+    from merge_https_redirects.hosts.files import FilesError, _resources, discover, load_sources
 
     wanted_paths = list(paths) or ["-"]
     stdin = sys.stdin.buffer.read() if "-" in wanted_paths else None

@@ -20,8 +20,7 @@ from merge_https_redirects.results import (
     has_errors,
     sorted_results,
 )
-from merge_https_redirects.rules import rule
-from merge_https_redirects.transform import (
+from merge_https_redirects.rewrite.transform import (
     Outcome,
     Resource,
     UnreadableResource,
@@ -29,6 +28,7 @@ from merge_https_redirects.transform import (
     transform,
     wanted,
 )
+from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
@@ -164,14 +164,14 @@ def apply_mode(resources: Sequence[Resource], config: Config,
     if duplicates:
         return Outcome(results=duplicates)
     if config.mode == "check":
-        from merge_https_redirects import checking
+        from merge_https_redirects.check import checking
 
         return checking.check_mode(primaries, config)
     if not any(r.kind == "Gateway" for r in primaries):
         # nothing to rewrite: the proof (and the routing model) need not even be imported
         outcome = transform(primaries, config, other_paths, workloads=())
     else:
-        from merge_https_redirects.proof import merge
+        from merge_https_redirects.rewrite.proof import merge
 
         outcome = merge(primaries, config, other_paths)
     for position, change in list(outcome.changes.items()):
@@ -187,7 +187,7 @@ def split_copies(resources: Sequence[Resource]
     apply`` puts it), the positions of the identical copies of each (contents equal but for
     kpt/kustomize bookkeeping annotations), and MHR013 for every identity defined twice
     differently."""
-    from merge_https_redirects.transform import without_bookkeeping
+    from merge_https_redirects.rewrite.transform import without_bookkeeping
 
     first: dict[tuple[str, str, str, str], Resource] = {}
     primaries: list[Resource] = []

@@ -1,0 +1,100 @@
+"""Plain values to block-style YAML that YAML 1.1 and 1.2 readers read alike."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import reblock
+
+
+def _scalar_text(value: Any) -> str:
+    """A scalar as YAML that YAML 1.1 and 1.2 readers both read back as the same value and
+    type."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    text = str(value)
+    return text if reblock.plain_safe(text) else reblock.double_quoted(text)
+
+
+def _float_text(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)  # the exponent, if any, carries its sign: 1e+20
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:
+        text = f"{mantissa}.0e{exponent}"  # YAML 1.1 reads a float only with a dot
+    return text
+
+
+def _emit(obj: Any, indent: int, wide: bool, out: list[str]) -> None:
+    """Block-style YAML of plain data, appended line by line to ``out`` (without newlines)."""
+    pad = " " * indent
+    if isinstance(obj, dict):
+        if not obj:
+            out.append(pad + "{}")
+            return
+        for key, value in obj.items():
+            head = pad + _scalar_text(key) + ":"
+            if isinstance(value, dict) and value:
+                out.append(head)
+                _emit(value, indent + 2, wide, out)
+            elif isinstance(value, list) and value:
+                out.append(head)
+                _emit(value, indent + (2 if wide else 0), wide, out)
+            else:
+                out.append(head + " " + _inline(value))
+    elif isinstance(obj, list):
+        if not obj:
+            out.append(pad + "[]")
+            return
+        for value in obj:
+            if isinstance(value, (dict, list)) and value:
+                nested: list[str] = []
+                _emit(value, indent + 2, wide, nested)
+                first = nested[0][indent + 2 :]
+                out.append(pad + "- " + first)
+                out.extend(nested[1:])
+            else:
+                out.append(pad + "- " + _inline(value))
+    else:
+        out.append(pad + _inline(obj))
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _scalar_text(value)
+
+
+def dumps(obj: Any, *, wide: bool = False, newline: str = "\n") -> str:
+    """One document in block style, as kpt and kustomize write them (key order kept).
+
+    A small emitter for plain data (maps, lists, strings, numbers, booleans): an order of
+    magnitude faster than PyYAML's pure-Python representer, which matters for the thousands of
+    results a large bundle produces. ``wide`` indents sequences under their key.
+    """
+    lines: list[str] = []
+    _emit(obj, 0, wide, lines)
+    return newline.join(lines) + newline
+
+
+def dump_stream(objs: Sequence[Any], newline: str = "\n", *, wide: bool = False) -> str:
+    """Plain documents joined by ``---`` (used for new files); ``wide`` indents sequences."""
+    return "".join(
+        ("---" + newline if i else "") + dumps(o, newline=newline, wide=wide)
+        for i, o in enumerate(objs)
+    )
