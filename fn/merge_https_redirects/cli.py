@@ -307,12 +307,12 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
 
 def _subcommand(name: str, argv: list[str]) -> int:
     if name == "explain":
-        from merge_https_redirects.check.checking import explain_main
+        from merge_https_redirects.hosts.subcommands import explain_main
 
         return explain_main(argv)
     if name == "chart":
         from merge_https_redirects.chart import generator as chart
-        from merge_https_redirects.check.checking import BundleError, plan_dedicated
+        from merge_https_redirects.hosts.subcommands import BundleError, plan_dedicated
 
         def plan(paths: list[str], config_path: str | None) -> list[dict[str, Any]]:
             try:

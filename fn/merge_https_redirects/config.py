@@ -18,6 +18,8 @@ TYPE_CHECKING = False  # what follows is for annotations only, never needed at r
 if TYPE_CHECKING:
     from typing import Any
 
+    from merge_https_redirects.model.http01 import CheckOptions
+
 API_GROUP = "merge-https-redirects.dev"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 KIND = "MergeHttpsRedirects"
@@ -406,3 +408,14 @@ def reference_markdown() -> str:
         f"| `{f.name}` | {f.type} | {f.default} | {f.meaning} | {f.example} |" for f in FIELDS
     ]
     return "\n".join(lines)
+
+
+def check_options(config: Config) -> CheckOptions:
+    """The HTTP-01 check's view of a functionConfig."""
+    from merge_https_redirects.model.http01 import CheckOptions
+
+    return CheckOptions(
+        ingress_selector=dict(config.ingress_selector),
+        ingress_class=config.ingress_class,
+        workload_labels=config.gateway_labels,
+    )

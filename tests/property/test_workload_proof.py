@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config
 from merge_https_redirects.hosts import pipeline
-from merge_https_redirects.model import routing
+from merge_https_redirects.model import envoy, routing
 
 _SCALE = max(1, settings().max_examples // 60)  # the ``fuzz`` profile scales every test up
 
@@ -304,17 +304,17 @@ def _listener(port_map: Mapping[int, int]) -> int:
     return port_map.get(80, 80)
 
 
-def _show(answer: routing.Answer) -> str:
+def _show(answer: envoy.Answer) -> str:
     return f"{answer.kind} {answer.destination} ({answer.cause})"
 
 
-def _allowed(old: routing.Answer, new: routing.Answer) -> bool:
+def _allowed(old: envoy.Answer, new: envoy.Answer) -> bool:
     if old.kind == new.kind == "404":
         return True
     if (old.kind, old.destination) == (new.kind, new.destination):
         return True
     return (old.kind == "404" and new.kind == "redirect"
-            and new.destination == routing.REQUIRE_TLS_REDIRECT)
+            and new.destination == envoy.REQUIRE_TLS_REDIRECT)
 
 
 # ---------------------------------------------------------------------------------------------

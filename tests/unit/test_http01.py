@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
+from merge_https_redirects.check.report import check_results, explain_table
 from merge_https_redirects.model.http01 import (
     CheckOptions,
     NameVerdict,
     check,
-    check_results,
-    explain_table,
     gateway_workloads,
 )
 from merge_https_redirects.rewrite.proof import regressions

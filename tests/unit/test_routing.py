@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from merge_https_redirects.model.routing import (
-    IngressOptions,
-    build_route_config,
+from merge_https_redirects.model.host import (
     intersection,
     names_for_namespace,
     resolve_gateway_name,
     sanitize_server_hosts,
 )
+from merge_https_redirects.model.ingress import IngressOptions
+from merge_https_redirects.model.routing import build_route_config
 
 INGRESS_GW = {"istio": "ingressgateway"}
 SOLVER_PATH = "/.well-known/acme-challenge/tok"

@@ -164,9 +164,9 @@ def apply_mode(resources: Sequence[Resource], config: Config,
     if duplicates:
         return Outcome(results=duplicates)
     if config.mode == "check":
-        from merge_https_redirects.check import checking
+        from merge_https_redirects.check.mode import check_mode
 
-        return checking.check_mode(primaries, config)
+        return check_mode(primaries, config)
     if not any(r.kind == "Gateway" for r in primaries):
         # nothing to rewrite: the proof (and the routing model) need not even be imported
         outcome = transform(primaries, config, other_paths, workloads=())

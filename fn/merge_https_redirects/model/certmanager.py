@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from merge_https_redirects.model.routing import resource_identity
+from merge_https_redirects.model.gateway import resource_identity
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.values import as_list as _list
 from merge_https_redirects.model.values import as_str as _str

@@ -32,30 +32,24 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
-from merge_https_redirects.model.routing import (
+from merge_https_redirects.model.envoy import Answer
+from merge_https_redirects.model.gateway import is_subset, resource_identity
+from merge_https_redirects.model.ingress import (
     INGRESS_NAMESPACE,
-    Answer,
     IngressOptions,
-    RoutingInput,
-    build_route_config,
     ingress_classes_of,
     ingress_gateway_name,
     ingress_is_istio,
     is_ingress,
-    is_subset,
-    resource_identity,
 )
+from merge_https_redirects.model.routing import RoutingInput, build_route_config
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
 from merge_https_redirects.model.workloads import collect as collect_workloads
-from merge_https_redirects.results import ResourceRef, Result, sorted_results
-from merge_https_redirects.rules import rule
-
-if TYPE_CHECKING:
-    from merge_https_redirects.config import Config
+from merge_https_redirects.results import ResourceRef
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
 
@@ -65,7 +59,6 @@ SOLVER_PORT = 8089
 PROBE_TOKEN = "merge-https-redirects-probe"
 SOLVER_PREFIX = "cm-acme-http-solver-"
 
-_FAIL_RULES = {"redirected": "MHR021", "unroutable": "MHR022", "impossible": "MHR023"}
 _RANK = {"redirected": 0, "unroutable": 1, "pass": 2}
 
 
@@ -87,15 +80,6 @@ class CheckOptions:
 
 
 DEFAULT_OPTIONS = CheckOptions()
-
-
-def options_for(config: Config) -> CheckOptions:
-    """The check's view of a functionConfig."""
-    return CheckOptions(
-        ingress_selector=dict(config.ingress_selector),
-        ingress_class=config.ingress_class,
-        workload_labels=config.gateway_labels,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,74 +411,3 @@ def check(resources: Sequence[object],
             verdicts.append(v)
     order = {id(v): i for i, v in enumerate(verdicts)}
     return sorted(verdicts, key=lambda v: (v.key[:4], order[id(v)]))
-
-
-# --------------------------------------------------------------------------------------------
-# Results, regressions, explain
-
-
-def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
-    """KRM results: one error per failing name, one info per out-of-scope name, warnings for
-    missing issuers and legacy APIs, and one summary."""
-    results: list[Result] = []
-    seen: set[tuple[Any, ...]] = set()
-    for v in verdicts:
-        tags = (("dnsName", v.name), ("verdict", v.verdict))
-        if v.verdict in _FAIL_RULES:
-            results.append(Result(rule(_FAIL_RULES[v.verdict]),
-                                  f"{v.name}: {v.verdict}: {v.cause}",
-                                  resource=v.subject, field_path=v.field_path, extra_tags=tags))
-        elif v.verdict == "out-of-scope":
-            results.append(Result(rule("MHR024"), f"{v.name}: out of scope: {v.cause}",
-                                  resource=v.subject, field_path=v.field_path, extra_tags=tags))
-        if v.issuer_missing and ("MHR025", v.subject, v.issuer) not in seen:
-            seen.add(("MHR025", v.subject, v.issuer))
-            results.append(Result(rule("MHR025"),
-                                  f"{v.issuer.removesuffix(' (missing)')} is not in the input",
-                                  resource=v.subject))
-        for warning in v.warnings:
-            if ("MHR012", v.subject, warning) not in seen:
-                seen.add(("MHR012", v.subject, warning))
-                results.append(Result(rule("MHR012"), warning, resource=v.subject))
-    passing = sorted({v.name for v in verdicts if v.verdict == "pass"})
-    failing = [v for v in verdicts if v.verdict in _FAIL_RULES]
-    out_of_scope = [v for v in verdicts if v.verdict == "out-of-scope"]
-    if not verdicts:
-        summary = ("HTTP-01 check: no Certificate or cert-manager-annotated Ingress in the input "
-                   "names a DNS name")
-    else:
-        summary = (f"HTTP-01 check: {len(passing)} name(s) pass"
-                   + (f" ({', '.join(passing)})" if passing else "")
-                   + f", {len(failing)} fail, {len(out_of_scope)} out of scope")
-    results.append(Result(rule("MHR020"), summary))
-    return sorted_results(results)
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or "-"
-
-
-def explain_table(before: Sequence[NameVerdict], after: Sequence[NameVerdict]) -> str:
-    """A Markdown table, one row per name, ready to paste into a pull request."""
-    lines = ["| name | resource | issuer | solver | before | after | cause |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    after_by_key = {v.key: v for v in after}
-    before_keys = {v.key for v in before}
-    rows: list[tuple[NameVerdict | None, NameVerdict | None]] = [
-        (v, after_by_key.get(v.key)) for v in before
-    ] + [(None, v) for v in after if v.key not in before_keys]
-    for old, new in rows:
-        ref = new or old
-        assert ref is not None
-        if old is not None and new is not None and old.verdict != new.verdict:
-            cause = f"before: {old.cause}; after: {new.cause}"
-        else:
-            cause = ref.cause
-        lines.append("| " + " | ".join(_cell(c) for c in (
-            ref.name, str(ref.subject), ref.issuer, ref.solver,
-            old.verdict if old else "-", new.verdict if new else "-", cause,
-        )) + " |")
-    if not rows:
-        lines.append("| - | - | - | - | - | - | no Certificate or cert-manager-annotated Ingress "
-                     "names a DNS name |")
-    return "\n".join(lines) + "\n"

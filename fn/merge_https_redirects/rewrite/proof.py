@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
-from merge_https_redirects.config import Config
+from merge_https_redirects.config import Config, check_options
 from merge_https_redirects.model.values import as_dict, as_list, as_str
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import Result
@@ -40,8 +40,9 @@ TYPE_CHECKING = False  # what follows is for annotations only, never needed at r
 if TYPE_CHECKING:
     from typing import Any
 
+    from merge_https_redirects.model.envoy import Answer, RouteConfig
     from merge_https_redirects.model.http01 import CheckOptions, _Pending
-    from merge_https_redirects.model.routing import Answer, RouteConfig, RoutingInput
+    from merge_https_redirects.model.routing import RoutingInput
 
 #: The unrelated name every workload is asked about (``.invalid`` is never a real host).
 UNRELATED_HOST = "merge-https-redirects-unrelated.invalid"
@@ -146,7 +147,7 @@ class Proof:
 
         self.workloads = workloads
         self.config = config
-        self.options: CheckOptions = http01.options_for(config)
+        self.options: CheckOptions = check_options(config)
         self.before_values = before
         source = RoutingInput(before)
         self.hosts = probe_hosts(source, before)
@@ -261,9 +262,9 @@ def regressions(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str
     """What the proof refuses in a rewrite ``before`` -> ``after`` (plain values), one line
     per change, prefixed with the workload; empty when the rewrite is proven."""
     config = config or Config()
-    from merge_https_redirects.model.http01 import gateway_workloads, options_for
+    from merge_https_redirects.model.http01 import gateway_workloads
 
-    workloads = gateway_workloads(before, options_for(config))
+    workloads = gateway_workloads(before, check_options(config))
     found = Proof(before, config, workloads).changes(after)
     return [f"workload {workloads[n].describe()}: {line}"
             for n in sorted(found) for line in found[n]]
@@ -281,7 +282,7 @@ def allowed(old: Key, new: Key) -> bool:
     the catch-all redirect (the ``*`` virtual host) now answers -- not another host's
     redirect server that the rewrite let through (istiod skips a server whose host an earlier
     tls-block server took: removing that one un-skips it). Answers by :func:`_key`."""
-    from merge_https_redirects.model.routing import REQUIRE_TLS_REDIRECT
+    from merge_https_redirects.model.envoy import REQUIRE_TLS_REDIRECT
 
     if old[0] == new[0] == "404":
         return True

@@ -1,9 +1,4 @@
-"""Check mode, ``explain`` and the chart generator's plan, on top of the proven merge.
-
-- ``mode: check``: change nothing, report per DNS name whether the challenge would pass;
-- ``explain``: the before/after table for a pull request;
-- ``plan_dedicated``: the dedicated Gateways for the chart generator.
-"""
+"""The subcommands that read bundles from paths: ``explain`` and the chart generator's plan."""
 
 from __future__ import annotations
 
@@ -15,18 +10,7 @@ from typing import Any
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.model import http01
-from merge_https_redirects.rewrite.proof import after_values, merge
-from merge_https_redirects.rewrite.transform import Outcome, Resource, values_of, wanted
-
-options_for = http01.options_for
-
-
-def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
-    outcome = Outcome()
-    verdicts = http01.check(values_of(resources), options_for(config))
-    outcome.results.extend(http01.check_results(verdicts))
-    return outcome
+from merge_https_redirects.rewrite.transform import Resource
 
 
 class BundleError(Exception):
@@ -73,6 +57,8 @@ def load_config(path: str | None) -> Config:
 
 def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dict[str, Any]]:
     """The dedicated Gateways the function would add or reuse for the bundle at ``paths``."""
+    from merge_https_redirects.rewrite.proof import merge
+
     resources, other_paths = read_resources(paths)
     outcome = merge(resources, load_config(config_path), other_paths)
     errors = [r for r in outcome.results if r.level == "error"]
@@ -83,6 +69,8 @@ def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dic
 
 def explain_main(argv: list[str]) -> int:
     """``merge-https-redirects explain [--config FILE] PATH...``: a Markdown table per name."""
+    from merge_https_redirects.check.mode import explain
+
     parser = argparse.ArgumentParser(
         prog="merge-https-redirects explain",
         description="Per DNS name: issuer, solver, HTTP-01 verdict before and after the "
@@ -97,15 +85,8 @@ def explain_main(argv: list[str]) -> int:
     except BundleError as exc:
         sys.stderr.write(f"error MHR101 {exc}\n")
         return 1
-    options = options_for(config)
-    outcome = merge(resources, config, other_paths)
-    before = http01.check(values_of(resources), options)
-    after = http01.check(after_values(resources, outcome), options)
-    sys.stdout.write(http01.explain_table(before, after) + "\n")
-    for result in outcome.results:
-        if result.level == "error":
-            sys.stderr.write(result.one_line() + "\n")
+    table, errors = explain(resources, config, other_paths)
+    sys.stdout.write(table + "\n")
+    for result in errors:
+        sys.stderr.write(result.one_line() + "\n")
     return 0
-
-
-__all__ = ["check_mode", "explain_main", "plan_dedicated", "wanted"]

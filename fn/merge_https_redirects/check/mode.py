@@ -1,0 +1,30 @@
+"""Check mode and ``explain`` on resources: no I/O (the hosts read and print)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from merge_https_redirects.check.report import check_results, explain_table
+from merge_https_redirects.config import Config, check_options
+from merge_https_redirects.model import http01
+from merge_https_redirects.results import Result
+from merge_https_redirects.rewrite.proof import after_values, merge
+from merge_https_redirects.rewrite.transform import Outcome, Resource, values_of
+
+
+def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
+    """``mode: check``: nothing changes; one finding per DNS name that fails, and a summary."""
+    outcome = Outcome()
+    verdicts = http01.check(values_of(resources), check_options(config))
+    outcome.results.extend(check_results(verdicts))
+    return outcome
+
+
+def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
+            ) -> tuple[str, list[Result]]:
+    """The before/after table of the proven rewrite, and its error results."""
+    options = check_options(config)
+    outcome = merge(resources, config, other_paths)
+    before = http01.check(values_of(resources), options)
+    after = http01.check(after_values(resources, outcome), options)
+    return explain_table(before, after), [r for r in outcome.results if r.level == "error"]

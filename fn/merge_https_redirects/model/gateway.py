@@ -1,0 +1,173 @@
+"""Istio's Gateway and VirtualService as istiod reads them (``pilot/pkg/model``): their servers,
+the selector test of ``mergeGateways`` (``push_context.go``: a selector must be a subset of the
+pod labels) and the order of ``sortConfigByCreationTime`` (``config.go``: creation time, then
+name, then namespace; Ingress-derived Gateways carry none and come first).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from merge_https_redirects.model.host import (
+    DEFAULT_NAMESPACE,
+    _resolve_short_host,
+    resolve_gateway_name,
+    sanitize_server_hosts,
+)
+from merge_https_redirects.model.values import as_dict as _dict
+from merge_https_redirects.model.values import as_int as _int
+from merge_https_redirects.model.values import as_list as _list
+from merge_https_redirects.model.values import as_str as _str
+from merge_https_redirects.model.values import as_str_items as _str_items
+from merge_https_redirects.model.values import as_str_map as _str_map
+
+#: ``protocol.Instance.IsHTTP`` in ``pkg/config/protocol/instance.go``.
+HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "HTTP_PROXY", "GRPC", "GRPC-WEB"})
+
+
+_KNOWN_PROTOCOLS = HTTP_PROTOCOLS | {"TCP", "UDP", "HTTPS", "TLS", "MONGO", "REDIS", "MYSQL"}
+
+
+def is_subset(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """``labels.Instance.SubsetOf``: every selector label is on the workload."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def resource_identity(res: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """``(apiVersion, kind, namespace, name)``; namespace ``default`` when unset (what
+    ``kubectl apply`` would use), empty for cluster-scoped kinds is left to callers."""
+    meta = _dict(res.get("metadata")) or {}
+    return (
+        _str(res.get("apiVersion")) or "",
+        _str(res.get("kind")) or "",
+        _str(meta.get("namespace")) or DEFAULT_NAMESPACE,
+        _str(meta.get("name")) or "",
+    )
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
+def _creation_key(res: Mapping[str, Any], derived: bool) -> tuple[int, int, datetime]:
+    """Position in ``sortConfigByCreationTime``. Ingress-derived configs have no timestamp and
+    sort first; a bundle resource without ``creationTimestamp`` does not exist yet, so it will be
+    created after every resource that has one."""
+    if derived:
+        return (0, 0, datetime.min)
+    meta = _dict(res.get("metadata")) or {}
+    raw = meta.get("creationTimestamp")
+    stamp: datetime | None = None
+    if isinstance(raw, datetime):
+        stamp = raw.replace(tzinfo=None)
+    elif isinstance(raw, str):
+        try:
+            stamp = datetime.fromisoformat(raw.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            stamp = None
+    if stamp is None:
+        return (1, 1, datetime.min)
+    return (1, 0, stamp)
+
+
+@dataclass(frozen=True, slots=True)
+class _Server:
+    index: int
+    number: int | None
+    protocol: str
+    hosts: tuple[str, ...]
+    has_tls: bool
+    https_redirect: bool
+    tls_mode: str
+    bind: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Gateway:
+    namespace: str
+    name: str
+    selector: dict[str, str] | None
+    servers: tuple[_Server, ...]
+    sort_key: tuple[Any, ...]
+    derived: bool = False
+    key: str = field(init=False)  # "ns/name", made once (compared per server and route)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class _VirtualService:
+    namespace: str
+    name: str
+    hosts: tuple[str, ...]
+    gateways: tuple[str, ...]
+    http: tuple[Any, ...]
+    sort_key: tuple[Any, ...]
+    ingress_semantics: bool = False
+
+    @property
+    def ref(self) -> str:
+        return f"VirtualService {self.namespace}/{self.name}"
+
+
+#: The port-80 server of an Ingress without TLS (most of them): one instance for all.
+_PLAIN_HTTP_SERVER = _Server(0, 80, "HTTP", ("*",), False, False, "", "")
+
+
+def _is_istio(res: Mapping[str, Any], kind: str) -> bool:
+    api = _str(res.get("apiVersion")) or ""
+    return res.get("kind") == kind and _group(api) == "networking.istio.io"
+
+
+def _read_gateway(res: Mapping[str, Any]) -> _Gateway | None:
+    _, _, ns, name = resource_identity(res)
+    spec = _dict(res.get("spec"))
+    if not name or spec is None:
+        return None
+    raw_sel = spec.get("selector")
+    selector = _str_map(raw_sel) if isinstance(raw_sel, dict) and raw_sel else None
+    servers = []
+    for i, raw in enumerate(_list(spec.get("servers"))):
+        srv = _read_server(i, raw, ns)
+        if srv is not None:
+            servers.append(srv)
+    return _Gateway(ns, name, selector, tuple(servers),
+                    (*_creation_key(res, False), name, ns))
+
+
+def _read_server(i: int, raw: object, namespace: str) -> _Server | None:
+    d = _dict(raw)
+    if d is None:
+        return None
+    port = _dict(d.get("port"))
+    if port is None:  # istiod: "invalid server without port"
+        return None
+    tls = _dict(d.get("tls"))
+    return _Server(
+        index=i,
+        number=_int(port.get("number")),
+        protocol=sys.intern((_str(port.get("protocol")) or "").upper()),
+        hosts=sanitize_server_hosts(_str_items(d.get("hosts")), namespace),
+        has_tls=tls is not None,
+        https_redirect=bool(tls is not None and tls.get("httpsRedirect") is True),
+        tls_mode=sys.intern((_str(tls.get("mode")) or "").upper()) if tls is not None else "",
+        bind=_str(d.get("bind")) or "",
+    )
+
+
+def _read_virtual_service(res: Mapping[str, Any]) -> _VirtualService | None:
+    _, _, ns, name = resource_identity(res)
+    spec = _dict(res.get("spec"))
+    if not name or spec is None:
+        return None
+    hosts = tuple(_resolve_short_host(h, ns) for h in _str_items(spec.get("hosts")))
+    gateways = tuple(dict.fromkeys(
+        g if g == "mesh" else resolve_gateway_name(g, ns) for g in _str_items(spec.get("gateways"))
+    ))
+    return _VirtualService(ns, name, hosts, gateways, tuple(_list(spec.get("http"))),
+                           (*_creation_key(res, False), name, ns))
