@@ -23,7 +23,7 @@ from merge_https_redirects.hosts import pipeline
 from merge_https_redirects.model import http01, routing
 from merge_https_redirects.model.workloads import could_be_gateway, gateway_labels, translates_ports
 from merge_https_redirects.rewrite import proof
-from merge_https_redirects.rewrite.transform import retain, wanted
+from merge_https_redirects.rewrite.resources import retain, wanted
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GW = {"istio": "ingressgateway"}

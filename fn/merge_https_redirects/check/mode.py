@@ -9,7 +9,7 @@ from merge_https_redirects.config import Config, check_options
 from merge_https_redirects.model import http01
 from merge_https_redirects.results import Result
 from merge_https_redirects.rewrite.proof import after_values, merge
-from merge_https_redirects.rewrite.transform import Outcome, Resource, values_of
+from merge_https_redirects.rewrite.resources import Outcome, Resource, values_of
 
 
 def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:

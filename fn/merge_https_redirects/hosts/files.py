@@ -32,7 +32,7 @@ from merge_https_redirects.hosts.pipeline import (
     with_unreadable,
 )
 from merge_https_redirects.results import FileRef, Result, has_errors, sorted_results
-from merge_https_redirects.rewrite.transform import Resource
+from merge_https_redirects.rewrite.resources import Resource
 from merge_https_redirects.rules import rule
 
 SUFFIXES = (".yaml", ".yml")
@@ -172,7 +172,7 @@ def _read_regular(path: Path) -> tuple[bytes, tuple[int, int]]:
 
 
 def _reading() -> tuple[yamlio.Wanted, yamlio.Retain]:
-    from merge_https_redirects.rewrite.transform import retain, wanted
+    from merge_https_redirects.rewrite.resources import retain, wanted
 
     return wanted, retain
 

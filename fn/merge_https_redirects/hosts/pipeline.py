@@ -20,14 +20,14 @@ from merge_https_redirects.results import (
     has_errors,
     sorted_results,
 )
-from merge_https_redirects.rewrite.transform import (
+from merge_https_redirects.rewrite.resources import (
     Outcome,
     Resource,
     UnreadableResource,
     retain,
-    transform,
     wanted,
 )
+from merge_https_redirects.rewrite.transform import transform
 from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
@@ -187,7 +187,7 @@ def split_copies(resources: Sequence[Resource]
     apply`` puts it), the positions of the identical copies of each (contents equal but for
     kpt/kustomize bookkeeping annotations), and MHR013 for every identity defined twice
     differently."""
-    from merge_https_redirects.rewrite.transform import without_bookkeeping
+    from merge_https_redirects.rewrite.resources import without_bookkeeping
 
     first: dict[tuple[str, str, str, str], Resource] = {}
     primaries: list[Resource] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 from merge_https_redirects import yamlio
 from merge_https_redirects.config import Config, ConfigProblems, parse_config
-from merge_https_redirects.rewrite.transform import Resource
+from merge_https_redirects.rewrite.resources import Resource
 
 
 class BundleError(Exception):

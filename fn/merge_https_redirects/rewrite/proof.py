@@ -27,13 +27,8 @@ from merge_https_redirects.config import Config, check_options
 from merge_https_redirects.model.values import as_dict, as_list, as_str
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import Result
-from merge_https_redirects.rewrite.transform import (
-    Outcome,
-    Resource,
-    transform,
-    values_of,
-    workloads_of,
-)
+from merge_https_redirects.rewrite.resources import Outcome, Resource, values_of, workloads_of
+from merge_https_redirects.rewrite.transform import transform
 from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time

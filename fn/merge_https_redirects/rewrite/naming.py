@@ -1,0 +1,106 @@
+"""New dedicated Gateways: names (DNS-1123, at most 63 characters, hashed when cut), files
+beside the Gateways they replace, never colliding with the bundle's.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from merge_https_redirects.config import Config
+from merge_https_redirects.model import dedicated
+from merge_https_redirects.results import FileRef
+from merge_https_redirects.rewrite.plan import GatewayEntry, is_redirect
+from merge_https_redirects.rewrite.resources import SEQINDENT, GatewayKey, Selector
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+#: istiod's ``ValidateGateway``: a Gateway name is a DNS-1123 label.
+MAX_NAME = 63
+
+
+def _fit(name: str, limit: int = MAX_NAME) -> str:
+    """``name`` cut to ``limit`` characters with a short hash of the whole, so that two long
+    names stay two names, deterministically."""
+    if len(name) <= limit:
+        return name
+    import hashlib  # rare: not worth its start-up time
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[:limit - 7].rstrip('-')}-{digest}"
+
+
+def _new_name(
+    selector: Selector, base: str, namespace: str, first: bool, taken: set[GatewayKey]
+) -> str:
+    if first:
+        candidate = base
+    else:
+        suffix = "all-workloads" if selector is None else "-".join(v for _, v in selector)
+        candidate = f"{base}-{_SLUG.sub('-', suffix.lower()).strip('-') or 'selector'}"
+    candidate = _fit(candidate.strip("-"))
+    name, n = candidate, 2
+    while (namespace, name) in taken:
+        name = _fit(f"{candidate}-{n}")
+        n += 1
+    return name
+
+
+def new_gateway(
+    selector: Selector,
+    members: Sequence[GatewayEntry],
+    ports: Sequence[int],
+    config: Config,
+    first: bool,
+    taken_names: set[GatewayKey],
+    taken_paths: set[str],
+) -> dict[str, Any]:
+    name = _new_name(selector, config.name, config.namespace, first, taken_names)
+    sources = [e for e in members if any(is_redirect(s, config.ports) for s in e.view.servers)]
+    versions = Counter(e.resource.api_version for e in sources)
+    api_version = max(versions, key=lambda v: (versions[v], -sources_index(sources, v)))
+    annotations = None
+    source_path = next((e.resource.path for e in sources if e.resource.path), None)
+    if source_path is not None:
+        directory = _safe_directory(source_path)
+        path, n = f"{directory}{name}.yaml", 2
+        while path in taken_paths:
+            path = f"{directory}{name}-{n}.yaml"
+            n += 1
+        taken_paths.add(path)
+        annotations = {
+            "config.kubernetes.io/path": path,
+            "config.kubernetes.io/index": "0",
+            "internal.config.kubernetes.io/path": path,
+            "internal.config.kubernetes.io/index": "0",
+        }
+        seqindent = next((e.resource.annotations[SEQINDENT] for e in sources
+                          if SEQINDENT in e.resource.annotations), None)
+        if seqindent is not None:  # kpt writes the new file in the package's list style
+            annotations[SEQINDENT] = seqindent
+    return dedicated.dedicated_gateway(
+        name, config.namespace, dict(selector) if selector is not None else None, list(ports),
+        api_version=api_version, annotations=annotations,
+    )
+
+
+def _safe_directory(path: str) -> str:
+    """The directory of a path annotation, for a new file beside it; the package root when
+    the annotation would leave the package (absolute, or ``..`` after normalising)."""
+    directory = posixpath.dirname(posixpath.normpath(path))
+    if directory in ("", ".") or directory.startswith(("/", "..")):
+        return ""
+    return directory + "/"
+
+
+def sources_index(sources: Sequence[GatewayEntry], version: str) -> int:
+    return next(i for i, e in enumerate(sources) if e.resource.api_version == version)
+
+
+def new_file_ref(gateway: dict[str, Any]) -> FileRef | None:
+    path = gateway["metadata"].get("annotations", {}).get("internal.config.kubernetes.io/path")
+    return FileRef(path, 0) if path else None
