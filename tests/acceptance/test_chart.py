@@ -23,7 +23,9 @@ import yaml
 
 from merge_https_redirects import __version__
 from merge_https_redirects.chart import generator as chart
-from merge_https_redirects.chart.generator import ChartError, default_chart_gateways, write_chart
+from merge_https_redirects.chart import values as chart_values_module
+from merge_https_redirects.chart.generator import write_chart
+from merge_https_redirects.chart.values import ChartError, default_chart_gateways
 from merge_https_redirects.model import dedicated
 from merge_https_redirects.model.dedicated import dedicated_gateway
 
@@ -428,7 +430,7 @@ def test_kpt_annotations_are_dropped_and_servers_sorted() -> None:
         "internal.config.kubernetes.io/path": "gateways.yaml",
     })
     source["spec"]["servers"].reverse()
-    entry = chart.chart_gateway(source)
+    entry = chart_values_module.chart_gateway(source)
     assert entry.ports == (80, 8080)
     assert entry.annotations == {"keep": "me"}
     assert entry.render() == gw(ports=[8080, 80], annotations={"keep": "me"})

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from merge_https_redirects import yamlio
+from merge_https_redirects.hosts.kustomization_edit import add_resource
 from merge_https_redirects.hosts.kustomize_tree import (
     KUSTOMIZATION_NAMES,
     KustomizeTreeError,
     Tree,
-    add_resource,
     find_kustomization,
     tree,
 )

@@ -332,7 +332,8 @@ def _listed_in_kustomization(kustomize: Tree, directory: Path,
     """The kustomization of ``directory`` with the new file added to its ``resources``
     (nothing when it lists it already); a directory no kustomization owns is refused: a file
     nothing lists would never be built, and every host would lose its redirect."""
-    from merge_https_redirects.hosts.kustomize_tree import KustomizeTreeError, add_resource
+    from merge_https_redirects.hosts.kustomization_edit import add_resource
+    from merge_https_redirects.hosts.kustomize_tree import KustomizeTreeError
 
     kfile = kustomize.owner.get(directory.resolve())
     if kfile is None:
