@@ -25,7 +25,7 @@ from merge_https_redirects.model.workloads import could_be_gateway, gateway_labe
 from merge_https_redirects.rewrite import proof
 from merge_https_redirects.rewrite.resources import retain, wanted
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 GW = {"istio": "ingressgateway"}
 
 
