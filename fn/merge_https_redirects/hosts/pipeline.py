@@ -27,7 +27,6 @@ from merge_https_redirects.rewrite.resources import (
     retain,
     wanted,
 )
-from merge_https_redirects.rewrite.transform import transform
 from merge_https_redirects.rules import rule
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
@@ -169,6 +168,8 @@ def apply_mode(resources: Sequence[Resource], config: Config,
         return check_mode(primaries, config)
     if not any(r.kind == "Gateway" for r in primaries):
         # nothing to rewrite: the proof (and the routing model) need not even be imported
+        from merge_https_redirects.rewrite.transform import transform
+
         outcome = transform(primaries, config, other_paths, workloads=())
     else:
         from merge_https_redirects.rewrite.proof import merge

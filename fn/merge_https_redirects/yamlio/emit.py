@@ -3,10 +3,49 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from . import reblock
+import yaml
+
+from .scalars import _STR, _resolver
+
+#: Characters a YAML double-quoted scalar cannot hold as they are.
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
+_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_/.:@=+ -]*")
+#: Plain scalars some YAML reader may take for a number, a boolean or null: YAML 1.2 core
+#: (``1e3``, ``0o755``, ``.Inf``), Go's base-prefixed integers (``0b1``, ``1_000``) and
+#: YAML 1.1 forms PyYAML already knows. Wider than needed on purpose: quoting is always safe.
+_MAYBE_NOT_STRING = re.compile(
+    r"[-+]?(\.?[0-9][0-9A-Za-z_.:+-]*|\.(inf|Inf|INF)|\.(nan|NaN|NAN))"
+    r"|null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|n|N"
+    r"|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=")
+
+
+def plain_safe(value: str) -> bool:
+    """Whether ``value`` written plain reads back as this string in YAML 1.1 and 1.2 alike."""
+    return bool(
+        _PLAIN_SAFE.fullmatch(value)
+        and not value.endswith((" ", ":"))
+        and ": " not in value
+        and " #" not in value
+        and not _MAYBE_NOT_STRING.fullmatch(value)
+        and _resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR  # type: ignore[no-untyped-call]
+    )
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def double_quoted(value: str) -> str:
+    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
 
 def _scalar_text(value: Any) -> str:
@@ -23,7 +62,7 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, float):
         return _float_text(value)
     text = str(value)
-    return text if reblock.plain_safe(text) else reblock.double_quoted(text)
+    return text if plain_safe(text) else double_quoted(text)
 
 
 def _float_text(value: float) -> str:

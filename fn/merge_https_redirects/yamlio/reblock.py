@@ -12,11 +12,13 @@ alias that still uses it, so no alias is expanded and none is stranded.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import yaml
 from yaml import events as ev
+
+from .emit import double_quoted, plain_safe
+from .scalars import _STR, _resolver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,51 +26,12 @@ if TYPE_CHECKING:
 
 Path = tuple[str | int, ...]
 
-#: Characters a YAML double-quoted scalar cannot hold as they are.
-_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
-_STR = "tag:yaml.org,2002:str"
-_resolver = yaml.resolver.Resolver()
 #: The longest implicit key YAML allows (spec 7.4.2); longer keys need the explicit form.
 _MAX_IMPLICIT_KEY = 1024
 
 
-_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_/.:@=+ -]*")
-#: Plain scalars some YAML reader may take for a number, a boolean or null: YAML 1.2 core
-#: (``1e3``, ``0o755``, ``.Inf``), Go's base-prefixed integers (``0b1``, ``1_000``) and
-#: YAML 1.1 forms PyYAML already knows. Wider than needed on purpose: quoting is always safe.
-_MAYBE_NOT_STRING = re.compile(
-    r"[-+]?(\.?[0-9][0-9A-Za-z_.:+-]*|\.(inf|Inf|INF)|\.(nan|NaN|NAN))"
-    r"|null|Null|NULL|~|true|True|TRUE|false|False|FALSE|y|Y|n|N"
-    r"|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=")
-
-
-def plain_safe(value: str) -> bool:
-    """Whether ``value`` written plain reads back as this string in YAML 1.1 and 1.2 alike."""
-    return bool(
-        _PLAIN_SAFE.fullmatch(value)
-        and not value.endswith((" ", ":"))
-        and ": " not in value
-        and " #" not in value
-        and not _MAYBE_NOT_STRING.fullmatch(value)
-        and _resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR  # type: ignore[no-untyped-call]
-    )
-
-
 class ReblockError(Exception):
     """A node this layout cannot express (e.g. a mapping used as a key)."""
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-
-def double_quoted(value: str) -> str:
-    return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
 
 def _removal_tree(remove: Sequence[Path]) -> dict[Any, Any]:

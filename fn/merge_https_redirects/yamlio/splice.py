@@ -9,7 +9,6 @@ from typing import Any, NamedTuple
 import yaml
 from yaml import events as ev
 
-from . import reblock
 from .emit import dumps
 from .events import _Events
 from .scan import Bundle, Item, _dash_before
@@ -370,6 +369,8 @@ def _relaid_item(bundle: Bundle, item: Item, remove: Sequence[Path], newline: st
     line_start = _line_start(text, item.start)
     local = " " * (item.start - line_start) + text[item.start : _line_end(text, item.end)]
     try:
+        from . import reblock  # only for layouts a splice cannot write
+
         events = reblock.parse_events(local)
         root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
         layout = reblock.Reblock(local, events, bundle.wide_sequences)
@@ -394,6 +395,8 @@ def _reemit_resource_list(
     text = bundle.text
     wide = bundle.wide_sequences
     try:
+        from . import reblock
+
         events = reblock.parse_events(text)
         layout = reblock.Reblock(text, events, wide)
         root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
