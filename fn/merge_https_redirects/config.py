@@ -72,6 +72,16 @@ FIELDS: tuple[FieldDoc, ...] = (
         "`[80, 8080]`",
     ),
     FieldDoc(
+        "strategy",
+        "string: `auto`, `gateway` or `route`",
+        "`auto`",
+        "How a gateway workload's redirect is served after the rewrite: `gateway`, one dedicated "
+        "`*` redirect Gateway; `route`, a plain Gateway for the redirected hosts and a "
+        "VirtualService whose catch-all route redirects to https (the challenge's exact path "
+        "sorts first); `auto`, per workload the first shape the routing simulation proves.",
+        "`route`",
+    ),
+    FieldDoc(
         "onConflict",
         "string: `error` or `skip`",
         "`error`",
@@ -132,6 +142,7 @@ class Config(NamedTuple):
     namespace: str = dedicated.DEFAULT_NAMESPACE
     ports: tuple[int, ...] = dedicated.DEFAULT_PORTS
     on_conflict: str = "error"
+    strategy: str = "auto"
     fail_on: str = "error"
     ingress_class: str = "istio"
     strict: bool = False
@@ -281,6 +292,7 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
         limit=63,
     )
     string("onConflict", ("error", "skip"))
+    string("strategy", ("auto", "gateway", "route"))
     string("failOn", ("error", "warning"))
     string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
     if "strict" in fields:

@@ -90,6 +90,14 @@ _RULES = [
          "The name is solved by DNS-01, Gateway API or another ingress class: not checked here."),
     Rule("MHR025", "issuer-missing", "warning",
          "The referenced Issuer or ClusterIssuer is not in the bundle."),
+    Rule("MHR030", "route-redirect-added", "info",
+         "A gateway workload's redirect is served by routes (strategy `route`, or `auto` where "
+         "the simulation refused the dedicated `*` Gateway): a plain Gateway for the redirected "
+         "hosts and a VirtualService bound only to it whose catch-all route redirects to https "
+         "(301)."),
+    Rule("MHR031", "route-redirect-kept", "info",
+         "A plain Gateway and its VirtualService that redirect every request to https (the "
+         "`route` shape) were recognised as a workload's redirect and kept."),
     # --- input and configuration ---
     Rule("MHR100", "invalid-config", "error", "The functionConfig is invalid."),
     Rule("MHR101", "invalid-input", "error",

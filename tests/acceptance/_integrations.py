@@ -204,9 +204,11 @@ spec:
 """
 
 
-#: A plain (non-redirect) port-80 server for ``*`` with a default backend bound to it: the
-#: catch-all redirect would take that backend's hosts over, so the routing simulation refuses
-#: the rewrite of its workload (MHR008).
+#: A plain (non-redirect) port-80 server for ``*`` with a default backend bound to it that also
+#: names shop.example.com (the host every example redirects): the catch-all redirect would take
+#: the backend's hosts over, removing the redirect would expose shop.example.com over plain
+#: HTTP, and a redirect route would sort after the backend's own catch-all route -- so the
+#: routing simulation refuses the rewrite of its workload in both shapes (MHR008).
 PLAIN_CATCH_ALL_GATEWAY = """\
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -232,6 +234,7 @@ metadata:
 spec:
   hosts:
   - "*"
+  - shop.example.com
   gateways:
   - plain-catch-all
   http:

@@ -34,18 +34,19 @@ ISTIO_GROUP = "networking.istio.io"
 ISTIO_VERSIONS = ("v1alpha3", "v1beta1", "v1")
 REDIRECT_PROTOCOLS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY")
 #: Repository bundles the function refuses (checked by hand):
-#: HC-IPPM: a plain '*':80 server with a tls block (httpsRedirect: false) beside the '*'
-#: redirect on istio=ingressgateway: istiod keeps the first of two tls-block servers for '*',
-#: so a catch-all created after the plain one would be dropped (every host would 404);
 #: antoniolago: two revisions of lag0-gateway in one input (MHR013);
 #: rocky-linux/peridot: the dev and prod overlays both define base-gateway-public (MHR013);
 #: istio/istio: the Ingress translation's plain '*/*':80 and the analyzer's plain '*/*' beside
 #: the '*.bookinfo.com' redirect on istio=ingressgateway.
-#: (OriolFilter's plain '*':80 on {app: istio-ingress, istio: ingress} has no VirtualService
+#: (HC-IPPM: a plain '*':80 server with a tls block (httpsRedirect: false) beside the '*'
+#: redirect on istio=ingressgateway: istiod keeps the first of two tls-block servers for '*', so
+#: a dedicated catch-all created after the plain one would be dropped (every host would 404);
+#: the route shape -- a plain '*' server, no tls block, and a redirect VirtualService -- is not
+#: subject to that rule, and the simulation proves it. OriolFilter's plain '*':80 on
+#: {app: istio-ingress, istio: ingress} has no VirtualService
 #: bound: it serves nothing, and the simulation accepts moving the lb.net redirect.)
 CONFLICTING_REPOS = {
-    "HC-IPPM/safe-inputs", "antoniolago/lag0-fleet-manifests", "rocky-linux/peridot",
-    "istio/istio",
+    "antoniolago/lag0-fleet-manifests", "rocky-linux/peridot", "istio/istio",
 }
 
 
@@ -108,6 +109,13 @@ def is_redirect(server: dict[str, Any]) -> bool:
         and str(port.get("protocol", "")).upper() in REDIRECT_PROTOCOLS
         and (server.get("tls") or {}).get("httpsRedirect") is True
     )
+
+
+def is_route_shape(doc: dict[str, Any]) -> bool:
+    """The route shape's Gateway: plain HTTP servers only, no tls block."""
+    servers = (doc.get("spec") or {}).get("servers") or []
+    return bool(servers) and all(
+        "tls" not in s and (s.get("port") or {}).get("protocol") == "HTTP" for s in servers)
 
 
 def is_dedicated(doc: dict[str, Any]) -> bool:
@@ -227,9 +235,19 @@ def check_rewrite(before: list[Any], after: list[Any], stderr: str, code: int) -
             if refs:
                 assert out["spec"]["gateways"], f"{k}: left with an empty gateways list"
 
+    route_gateways = {k for k in added if k[0] == "Gateway" and is_route_shape(new[k])}
     for k in added:
+        if k[0] == "VirtualService":  # the route shape: bound only to its plain Gateway
+            refs = new[k]["spec"]["gateways"]
+            assert len(refs) == 1, k
+            assert ("Gateway", *refs[0].split("/", 1)) in route_gateways, k
+            assert new[k]["spec"]["http"] == [
+                {"name": "https-redirect", "redirect": {"scheme": "https", "redirectCode": 301}}]
+            continue
         assert k[0] == "Gateway", k
-        assert is_dedicated(new[k]), k
+        assert is_dedicated(new[k]) or k in route_gateways, k
+    if route_gateways:
+        assert "MHR030 " in stderr, stderr
     # No two dedicated Gateways for one selector (IST0145).
     per_selector = [frozenset((new[k].get("spec", {}).get("selector") or {}).items())
                     for k in new if k[0] == "Gateway" and is_dedicated(new[k])]

@@ -152,11 +152,11 @@ def test_eval_conflict_fails_and_leaves_package(kpt_bin: Path, function_bin: Pat
                                                 tmp_path: Path) -> None:
     pkg = tmp_path / "conflict"
     pkg.mkdir()
-    shutil.copy(GOLDEN / "conflict-plain-catch-all" / "input.yaml", pkg / "gateways.yaml")
+    shutil.copy(GOLDEN / "conflict-plain-same-host" / "input.yaml", pkg / "gateways.yaml")
     before = (pkg / "gateways.yaml").read_bytes()
     run = _kpt(kpt_bin, "fn", "eval", "--exec", str(function_bin), str(pkg), cwd=tmp_path)
     assert run.returncode != 0
-    assert "MHR008" in run.stderr or "acme-solver" in run.stderr
+    assert "MHR008" in run.stderr or "tunnel" in run.stderr
     assert (pkg / "gateways.yaml").read_bytes() == before
 
 

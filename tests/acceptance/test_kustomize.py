@@ -74,7 +74,7 @@ CONFLICT_BACKEND = {
     "apiVersion": "networking.istio.io/v1beta1",
     "kind": "VirtualService",
     "metadata": {"name": "default-backend", "namespace": "istio-system"},
-    "spec": {"hosts": ["*"], "gateways": ["plain-catch-all"],
+    "spec": {"hosts": ["*", "shop.example.com"], "gateways": ["plain-catch-all"],
              "http": [{"route": [{"destination": {"host": "default-backend"}}]}]},
 }
 CAPTURE_PLUGIN = """#!/bin/sh

@@ -131,7 +131,7 @@ def test_unknown_field_lists_the_known_ones() -> None:
     (message,) = problems(typed(onconflict="skip"))
     assert message == ("unknown field `onconflict`, expect one of: failOn, gatewayLabels, "
                        "ingressClass, ingressSelector, mode, name, namespace, onConflict, ports, "
-                       "strict")
+                       "strategy, strict")
 
 
 # --- every problem at once ----------------------------------------------------------------------

@@ -64,3 +64,69 @@ def dedicated_gateway(
         spec["selector"] = dict(selector)
     spec["servers"] = [redirect_server(port) for port in sorted(set(ports))]
     return {"apiVersion": api_version, "kind": "Gateway", "metadata": metadata, "spec": spec}
+
+
+# ---------------------------------------------------------------------------------------------
+# The route shape: where a `*` redirect server would change another host's answer
+# ---------------------------------------------------------------------------------------------
+#: The one route of the redirect VirtualService: every request, redirected to https with 301.
+#: ``HTTPRedirect.scheme`` exists since Istio 1.12 (``networking/v1alpha3/virtual_service.proto``);
+#: istiod turns it into Envoy's ``scheme_redirect`` and, the port not being set, drops the
+#: request's port 80 (``pilot/pkg/networking/core/route/route.go`` ``ApplyRedirect``): the same
+#: ``https://{host}{path}`` 301 as ``require_tls``. No match: a catch-all, which istiod sorts
+#: after every other route of the virtual host (``SortVHostRoutes``), so the solver's exact
+#: challenge path wins.
+REDIRECT_ROUTE: dict[str, Any] = {
+    "name": "https-redirect",
+    "redirect": {"scheme": "https", "redirectCode": 301},
+}
+#: A route redirect is an Envoy route, not ``require_tls``: its apiVersion follows the Gateway's.
+ROUTE_SUFFIX = "route"
+
+
+def route_server(port: int, hosts: list[str]) -> dict[str, Any]:
+    """A plain HTTP server for the redirected hosts (no ``tls`` block: not ``require_tls``)."""
+    return {
+        "port": {"number": port, "name": port_name(port), "protocol": PROTOCOL},
+        "hosts": list(hosts),
+    }
+
+
+def route_gateway(
+    name: str,
+    namespace: str,
+    selector: dict[str, str] | None,
+    hosts_by_port: dict[int, list[str]],
+    *,
+    api_version: str = DEFAULT_API_VERSION,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The route shape's Gateway: per port, one plain server for the hosts that were redirected
+    (``ns/host`` where the original server bound only that namespace's VirtualServices)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    spec: dict[str, Any] = {}
+    if selector is not None:
+        spec["selector"] = dict(selector)
+    spec["servers"] = [route_server(port, hosts) for port, hosts in sorted(hosts_by_port.items())]
+    return {"apiVersion": api_version, "kind": "Gateway", "metadata": metadata, "spec": spec}
+
+
+def route_virtual_service(
+    name: str,
+    namespace: str,
+    gateway: str,
+    hosts: list[str],
+    *,
+    api_version: str = DEFAULT_API_VERSION,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The route shape's VirtualService: bound only to ``gateway`` (``ns/name``), one catch-all
+    redirect route for ``hosts``."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": api_version, "kind": "VirtualService", "metadata": metadata,
+            "spec": {"hosts": list(hosts), "gateways": [gateway],
+                     "http": [dict(REDIRECT_ROUTE, redirect=dict(REDIRECT_ROUTE["redirect"]))]}}

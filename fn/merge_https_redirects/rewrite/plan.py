@@ -5,7 +5,7 @@ redirect servers removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from merge_https_redirects.model.istio import (
@@ -55,13 +55,24 @@ class Plan:
     """Which Gateways change: the removable ones (every redirect server goes), the dedicated
     Gateways kept and the selectors (with ports) of new ones, per workload."""
 
-    __slots__ = ("bind_redirects", "needing", "new", "reach", "removable", "reused",
-                 "unplaceable", "unreached")
+    __slots__ = (
+        "bind_redirects",
+        "needing",
+        "new",
+        "reach",
+        "removable",
+        "reused",
+        "route_new",
+        "unplaceable",
+        "unreached",
+    )
 
     def __init__(self) -> None:
         self.removable: list[GatewayEntry] = []
         self.reused: list[GatewayEntry] = []
         self.new: dict[Selector, list[int]] = {}
+        #: the route shape: selector -> ports whose redirected hosts get a redirect route
+        self.route_new: dict[Selector, list[int]] = {}
         self.needing: set[int] = set()
         self.reach: dict[GatewayKey, list[int]] = {}
         self.unplaceable: dict[int, str] = {}
@@ -70,12 +81,15 @@ class Plan:
 
 
 def place(gateways: Sequence[GatewayEntry], workloads: Sequence[Workload],
-          ports: Sequence[int], refused: Mapping[int, str]) -> Plan:
+          ports: Sequence[int], refused: Mapping[int, str],
+          route: Collection[int] = ()) -> Plan:
     """Per gateway workload (``pilot/pkg/model/push_context.go`` ``mergeGateways``: every
     Gateway whose selector is a subset of the pod's labels applies), after the rewrite
     exactly one catch-all redirect server must reach each listener that loses redirect
     servers: an existing one (any Gateway, selector-less included) or one new dedicated
-    Gateway per chosen selector -- never two on one pod (IST0145)."""
+    Gateway per chosen selector -- never two on one pod (IST0145). A workload in ``route``
+    gets the route shape instead: a plain Gateway whose selector reaches exactly the pods that
+    lose redirect servers, for their hosts (no catch-all, so no IST0145 either)."""
     plan = Plan()
     for entry in gateways:
         plan.reach[entry.key] = [n for n, w in enumerate(workloads)
@@ -135,6 +149,10 @@ def place(gateways: Sequence[GatewayEntry], workloads: Sequence[Workload],
     anywhere = any(e.view.selector is None for e in plan.removable)
     for p in ports:
         uncovered = {n for n in needs[p] if (n, workloads[n].resolve(p)) not in kept}
+        by_route = {n for n in uncovered if n in route}
+        uncovered -= by_route
+        if by_route:
+            _place_routes(plan, workloads, p, by_route, specific, anywhere)
         if not uncovered:
             continue
         # Workloads a new catch-all on p must not reach: refused ones, and listeners that
@@ -160,6 +178,26 @@ def place(gateways: Sequence[GatewayEntry], workloads: Sequence[Workload],
             kept.update((n, w.resolve(p)) for n, w in enumerate(workloads)
                         if w.selected_by(selector))
     return plan
+
+
+def _place_routes(plan: Plan, workloads: Sequence[Workload], port: int, needing: set[int],
+                  specific: Sequence[Selector], anywhere: bool) -> None:
+    """Selectors for the route shape on ``port``: they must reach exactly ``needing`` (a
+    redirect route on another pod would redirect hosts it serves)."""
+    others = {n for n in range(len(workloads)) if n not in needing}
+    chosen = _cover(workloads, needing, others, specific)
+    if chosen is None and anywhere:
+        chosen = _cover(workloads, needing, others, [None])
+    if chosen is None:
+        for n in sorted(needing):
+            plan.unplaceable[n] = (
+                f"no Gateway selector reaches exactly the pods whose redirect servers on port "
+                f"{port} move into routes; set gatewayLabels to the gateway pods' labels")
+        return
+    for selector in chosen:
+        plan.route_new.setdefault(selector, [])
+        if port not in plan.route_new[selector]:
+            plan.route_new[selector].append(port)
 
 
 def _cover(workloads: Sequence[Workload], uncovered: set[int], forbidden: set[int],

@@ -54,28 +54,40 @@ def merge(resources: Sequence[Resource], config: Config,
     # plan, the proof and the plans after a refusal all share one set of values.
     other_paths = set(other_paths)
     workloads = workloads_of(resources, config)
-    outcome = transform(resources, config, other_paths, workloads=workloads)
+    # ``auto``: a workload the simulation refuses with the `*` Gateway tries the route shape
+    # (with why); ``route``: every workload starts there.
+    route: dict[int, str] = (dict.fromkeys(range(len(workloads)), "")
+                             if config.strategy == "route" else {})
+    outcome = transform(resources, config, other_paths, workloads=workloads, route=route)
     if not outcome.changes and not outcome.added and not outcome.unplaceable:
         return _with_assumed(outcome, workloads)
     proof = Proof(values_of(resources), config, workloads)
     refused: dict[int, str] = {}
     changed: dict[int, str] = {}
-    # Each round refuses at least one more workload, so this ends within len(workloads) + 1.
-    for _ in range(len(workloads) + 2):
+    # Each round moves at least one workload to the route shape or to the refused: this ends
+    # within 2 * len(workloads) + 1 rounds.
+    for _ in range(2 * len(workloads) + 2):
         if outcome.unplaceable:
-            refused.update(outcome.unplaceable)
+            found = dict(outcome.unplaceable)
         else:
             if not outcome.changes and not outcome.added:
                 return _with_assumed(outcome, workloads)
-            changed = {n: _summary(lines) for n, lines in proof.changes(
+            found = {n: _summary(lines) for n, lines in proof.changes(
                 after_values(resources, outcome), outcome.added).items()}
-            if not changed:
+            if not found:
                 return _with_assumed(outcome, workloads)  # proven
-            if set(changed) <= set(refused):
+            if set(found) <= set(refused):
+                changed = found
                 break  # the plan changes a workload it was told to leave alone: a bug
-            refused.update(changed)
+        changed = found
+        for n, why in found.items():
+            if config.strategy == "auto" and n not in route:
+                route[n] = f"gateway shape: {why}"
+            elif n not in refused:
+                refused[n] = (f"{route[n]}; route shape: {why}" if route.get(n) else why)
         outcome = transform(resources, config, other_paths, workloads=workloads,
-                            refused=refused)
+                            refused=refused, route={n: r for n, r in route.items()
+                                                    if n not in refused})
     # Not proven: change nothing at all.
     failed = Outcome()
     failed.results = [r for r in outcome.results if r.level != "info"]

@@ -38,7 +38,7 @@ from merge_https_redirects.model.istio import (
 )
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import ResourceRef, Result
-from merge_https_redirects.rewrite.naming import new_file_ref, new_gateway
+from merge_https_redirects.rewrite.naming import new_file_ref, new_gateway, new_route_objects
 from merge_https_redirects.rewrite.plan import (
     GatewayEntry,
     Plan,
@@ -68,19 +68,24 @@ Bound = dict[GatewayKey, list[tuple[Resource, VirtualService]]]
 def transform(resources: Sequence[Resource], config: Config,
               other_paths: Iterable[str] = (), *,
               workloads: Sequence[Workload] | None = None,
-              refused: Mapping[int, str] | None = None) -> Outcome:
+              refused: Mapping[int, str] | None = None,
+              route: Mapping[int, str] | None = None) -> Outcome:
     """The merge rewrite; see the module docstring. ``other_paths``: the path annotations of
     the bundle's resources left out of ``resources`` (kinds the function does not read): a new
     Gateway's file must not collide with them either. ``workloads``: the gateway workloads
     (default: :func:`workloads_of`); ``refused``: workloads (by index) the proof refused, and
-    why: no Gateway reaching them changes, and no new Gateway reaches them."""
+    why: no Gateway reaching them changes, and no new Gateway reaches them; ``route``:
+    workloads (by index) that get the route shape, and why (empty: the configured strategy).
+    The default comes from ``strategy``: ``route`` puts every workload there."""
     outcome = Outcome()
     gateways, services = read_istio(resources, outcome)
     if workloads is None:
         workloads = workloads_of(resources, config)
     refused = refused or {}
+    if route is None:
+        route = dict.fromkeys(range(len(workloads)), "") if config.strategy == "route" else {}
     bound = bound_gateways(services)
-    plan = place(gateways, workloads, config.ports, refused)
+    plan = place(gateways, workloads, config.ports, refused, route)
     for n, why in sorted({**refused, **plan.unplaceable}.items()):
         outcome.results.extend(refusal(n, workloads, why, gateways, config.ports, bound, config))
     outcome.unplaceable = plan.unplaceable
@@ -90,6 +95,8 @@ def transform(resources: Sequence[Resource], config: Config,
     taken_paths = {r.path for r in resources if r.path} | set(other_paths)
     covered, dedicated_keys = add_dedicated(plan, gateways, workloads, config, taken_paths,
                                             outcome)
+    add_route_redirects(plan, gateways, services, workloads, route, config, taken_paths,
+                        covered, outcome)
     deleted, edited, removed = remove_redirect_servers(plan, config.ports, covered, outcome)
     if config.strict and refuse_partial(outcome):
         return outcome
@@ -98,7 +105,9 @@ def transform(resources: Sequence[Resource], config: Config,
     outcome.results.append(Result(
         rule("MHR000"),
         f"removed {removed} redirect server(s) from {len(edited)} Gateway(s); "
-        f"added {len(plan.new)} and reused {len(plan.reused)} dedicated Gateway(s); deleted "
+        f"added {len(plan.new)} and reused {len(plan.reused)} dedicated Gateway(s)"
+        + (f" and {len(plan.route_new)} route redirect(s)" if plan.route_new else "")
+        + "; deleted "
         f"{len(deleted)} Gateway(s) and {vs_deleted} VirtualService(s)",
     ))
     return outcome
@@ -212,6 +221,43 @@ def add_dedicated(plan: Plan, gateways: Sequence[GatewayEntry], workloads: Seque
             file=new_file_ref(gateway),
         ))
     return covered, dedicated_keys
+
+
+def add_route_redirects(plan: Plan, gateways: Sequence[GatewayEntry],
+                        services: Sequence[tuple[Resource, VirtualService]],
+                        workloads: Sequence[Workload], route: Mapping[int, str], config: Config,
+                        taken_paths: set[str], covered: dict[int, list[GatewayKey]],
+                        outcome: Outcome) -> None:
+    """The route shape per chosen selector: a plain Gateway for the redirected hosts and the
+    VirtualServices of its catch-all https redirect route."""
+    taken_names = {e.key for e in gateways} | {
+        (g["metadata"]["namespace"], g["metadata"]["name"]) for g in outcome.added}
+    taken_services = {(vs.namespace, vs.name) for _, vs in services}
+    first = not plan.new
+    for selector, ports in plan.route_new.items():
+        reached = [n for n in plan.needing if workloads[n].selected_by(selector)]
+        sources = [e for e in plan.removable if set(plan.reach[e.key]) & set(reached)]
+        objects = new_route_objects(selector, sources, ports, config, first, taken_names,
+                                    taken_services, taken_paths)
+        first = False
+        gateway, services_added = objects[0], objects[1:]
+        key = (gateway["metadata"]["namespace"], gateway["metadata"]["name"])
+        for n in reached:
+            covered.setdefault(n, []).append(key)
+        outcome.added.extend(objects)
+        hosts = sorted({h for s in gateway["spec"]["servers"] for h in s["hosts"]})
+        why = "; ".join(sorted({route[n] for n in reached if route.get(n)}))
+        outcome.results.append(Result(
+            rule("MHR030"),
+            f"added route redirect Gateway {key[0]}/{key[1]} (plain, hosts {', '.join(hosts)}, "
+            f"selector {selector_text(selector)}, port(s) {', '.join(map(str, ports))}) and "
+            + ", ".join(f"VirtualService {v['metadata']['namespace']}/{v['metadata']['name']}"
+                        for v in services_added)
+            + f" (catch-all redirect to https, 301) for {workloads_text(workloads, reached)}"
+            + (f": the dedicated '*' Gateway would change routing ({why})" if why else ""),
+            resource=ResourceRef(gateway["apiVersion"], "Gateway", key[1], key[0]),
+            file=new_file_ref(gateway),
+        ))
 
 
 def remove_redirect_servers(plan: Plan, ports: Sequence[int],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -103,13 +102,12 @@ def decode(data: bytes) -> Text:
         ) from None
     if body.startswith(_BOM):  # a second BOM would be content; refuse rather than guess
         raise YamlError("input starts with two byte order marks", 1, 1)
-    cr_only = False
-    if "\r" in body:
-        # YAML reads a CR not followed by LF as a line break (spec 5.4); the splice works on
-        # LF line breaks. CR-only input gets its CRs back on output; in input that also has LF,
-        # a lone CR is written as LF (the same text to every reader).
-        cr_only = "\n" not in body
-        body = _LONE_CR.sub("\n", body)
+    # YAML reads a CR not followed by LF as a line break (spec 5.4); the splice works on LF
+    # breaks. CR-only input is read with LF in their place and gets its CRs back on output (a
+    # bijection: such input holds no LF).
+    cr_only = "\r" in body and "\n" not in body
+    if cr_only:
+        body = body.replace("\r", "\n")
     for char, name in _YAML11_BREAKS:
         if char in body:
             # libyaml (YAML 1.1) breaks lines there, kpt, kubectl and Helm (YAML 1.2) do not:
@@ -124,7 +122,6 @@ def decode(data: bytes) -> Text:
     return Text(body, bom, newline, cr_only)
 
 
-_LONE_CR = re.compile("\r(?!\n)")
 
 
 def encode(text: Text, body: str) -> bytes:

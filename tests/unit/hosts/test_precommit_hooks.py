@@ -133,10 +133,11 @@ def test_fixer_hook_conflict_fails_without_writing(repo_root: Path, tmp_path: Pa
         "  name: plain\n  namespace: istio-system\nspec:\n  selector:\n"
         "    istio: ingressgateway\n  servers:\n    - port: {number: 80, name: http, "
         "protocol: HTTP}\n      hosts: ['*']\n"
-        # a default backend: every host without a route of its own is served over plain HTTP,
-        # which the catch-all redirect would take over
+        # a default backend that also serves shop.example.com over plain HTTP: both the
+        # catch-all redirect and a redirect route would change what it serves
         "---\napiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n"
-        "  name: default-backend\n  namespace: istio-system\nspec:\n  hosts: ['*']\n"
+        "  name: default-backend\n  namespace: istio-system\nspec:\n"
+        "  hosts: ['*', shop.example.com]\n"
         "  gateways: [plain]\n  http:\n    - route:\n        - destination: {host: web}\n",
         encoding="utf-8")
     before = _files(manifests)
