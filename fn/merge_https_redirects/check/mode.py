@@ -20,11 +20,27 @@ def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     return outcome
 
 
+#: The results that say which shape serves a workload's redirect, and why.
+STRATEGY_RULES = ("MHR002", "MHR003", "MHR030", "MHR031")
+
+
 def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
             ) -> tuple[str, list[Result]]:
-    """The before/after table of the proven rewrite, and its error results."""
+    """The before/after table of the proven rewrite, then per workload the strategy chosen
+    and why (``auto``: the `*` Gateway where the simulation proves it, else routes); and the
+    error results (refusals name, per shape, the host whose answer would change)."""
     options = check_options(config)
     outcome = merge(resources, config, other_paths)
     before = http01.check(values_of(resources), options)
     after = http01.check(after_values(resources, outcome), options)
-    return explain_table(before, after), [r for r in outcome.results if r.level == "error"]
+    lines = [f"- {_strategy_of(r.rule.id)}: {r.message}" for r in outcome.results
+             if r.rule.id in STRATEGY_RULES]
+    text = explain_table(before, after)
+    if lines:
+        text += (f"\nStrategy (`{config.strategy}`) per gateway workload:\n\n"
+                 + "\n".join(lines) + "\n")
+    return text, [r for r in outcome.results if r.level == "error"]
+
+
+def _strategy_of(rule_id: str) -> str:
+    return "route" if rule_id in ("MHR030", "MHR031") else "gateway"

@@ -64,6 +64,14 @@ def plan_dedicated(paths: list[str], config_path: str | None = None) -> list[dic
     errors = [r for r in outcome.results if r.level == "error"]
     if errors:
         raise BundleError(errors[0].one_line())
+    routes = [r for r in outcome.results if r.rule.id == "MHR030"]
+    if routes:
+        # The chart renders the dedicated '*' Gateway only: a chart that left the route shape
+        # out would not redirect these hosts (see README, "The Helm chart").
+        raise BundleError(
+            f"{routes[0].one_line()}; the chart renders only the dedicated '*' Gateway, so it "
+            "cannot serve this bundle: apply the function's output (or set strategy: gateway "
+            "and resolve the conflict)")
     return outcome.dedicated
 
 
