@@ -139,7 +139,7 @@ def test_a_virtual_service_in_the_wrong_namespace_would_be_caught() -> None:
     """The trap itself: the same objects with the VirtualService in istio-system do not bind
     (the host is ``shop/...``), and the simulation says the host changes."""
     docs = [*DEFAULT_BACKEND, *NAMESPACED_SITE]
-    outcome, after = run(docs)
+    _, after = run(docs)
     wrong = []
     for doc in after:
         if doc["kind"] == "VirtualService" and doc["spec"].get("http", [{}])[0].get("redirect"):
