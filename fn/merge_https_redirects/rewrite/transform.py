@@ -92,6 +92,7 @@ def transform(resources: Sequence[Resource], config: Config,
     if plan.unplaceable:
         return outcome  # the proof refuses these workloads and plans again
     report_plan(plan, workloads, outcome)
+    report_route_shapes(plan, gateways, bound, workloads, outcome)
     taken_paths = {r.path for r in resources if r.path} | set(other_paths)
     covered, dedicated_keys = add_dedicated(plan, gateways, workloads, config, taken_paths,
                                             outcome)
@@ -176,6 +177,43 @@ def report_plan(plan: Plan, workloads: Sequence[Workload], outcome: Outcome) -> 
             "on that address",
             resource=entry.resource.ref, field_path=f"spec.servers[{server.index}]",
             file=entry.resource.file))
+
+
+def report_route_shapes(plan: Plan, gateways: Sequence[GatewayEntry], bound: Bound,
+                        workloads: Sequence[Workload], outcome: Outcome) -> None:
+    """An existing route shape (a Gateway of plain HTTP servers whose every VirtualService is
+    bound to it alone and only redirects to https) reaching a workload that loses redirect
+    servers is that workload's redirect for its hosts: kept, and said so (``MHR031``)."""
+    for entry in gateways:
+        reached = [n for n in plan.reach.get(entry.key, []) if n in plan.needing]
+        if not reached or entry in plan.removable or not is_route_shape(entry, bound):
+            continue
+        outcome.results.append(Result(
+            rule("MHR031"),
+            f"kept as the route redirect of {workloads_text(workloads, reached)} for "
+            f"{', '.join(h for s in entry.view.servers for h in s.hosts)}",
+            resource=entry.resource.ref, file=entry.resource.file,
+        ))
+
+
+def is_route_shape(entry: GatewayEntry, bound: Bound) -> bool:
+    """Plain HTTP servers only (no redirect, no bind), and the VirtualServices bound to the
+    Gateway are bound to it alone, each one catch-all https redirect route."""
+    servers = entry.view.servers
+    if not servers or any(s.https_redirect or s.bind or not s.is_http for s in servers):
+        return False
+    services = bound.get(entry.key, [])
+    if not services:
+        return False
+    for res, vs in services:
+        http = ((res.value or {}).get("spec") or {}).get("http")
+        if len(vs.gateways) != 1 or not isinstance(http, list) or len(http) != 1:
+            return False
+        route = http[0] if isinstance(http[0], dict) else {}
+        target = route.get("redirect")
+        if route.get("match") or not isinstance(target, dict) or target.get("scheme") != "https":
+            return False
+    return True
 
 
 def add_dedicated(plan: Plan, gateways: Sequence[GatewayEntry], workloads: Sequence[Workload],

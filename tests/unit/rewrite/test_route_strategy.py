@@ -218,3 +218,20 @@ def test_strategy_values(strategy: str) -> None:
             parse_config(doc)
     else:
         assert parse_config(doc).strategy == strategy
+
+
+def test_an_existing_route_shape_is_recognised_and_kept() -> None:
+    """The function's own route objects are that workload's redirect: a later run that removes
+    another host's redirect server reports them kept (MHR031) and adds a pair for the new host
+    only (objects are never extended: the splice only removes)."""
+    docs = [*DEFAULT_BACKEND, gateway("shop", "shop", redirect("shop.example.com"),
+                                      https("shop.example.com"))]
+    _, after = run(docs)
+    later = [*after, gateway("blog", "blog", redirect("blog.example.com"))]
+    outcome, final = run(later)
+    assert ids(outcome).count("MHR031") == 1
+    kept = next(r for r in outcome.results if r.rule.id == "MHR031")
+    assert "shop.example.com" in kept.message
+    (new_gw,) = added(outcome, "Gateway")
+    assert new_gw["spec"]["servers"][0]["hosts"] == ["blog.example.com"]
+    assert regressions(later, final) == []
