@@ -67,7 +67,7 @@ def resources(docs: list[dict[str, Any]]) -> list[Resource]:
 def run(docs: list[dict[str, Any]], **config: Any) -> tuple[Outcome, list[dict[str, Any]]]:
     res = resources(docs)
     outcome = merge(res, Config(**config))
-    return outcome, after_values(res, outcome) + list(outcome.added)
+    return outcome, after_values(res, outcome)
 
 
 def ids(outcome: Outcome) -> list[str]:
