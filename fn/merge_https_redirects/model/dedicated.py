@@ -70,7 +70,9 @@ def dedicated_gateway(
 # The route shape: where a `*` redirect server would change another host's answer
 # ---------------------------------------------------------------------------------------------
 #: The one route of the redirect VirtualService: every request, redirected to https with 301.
-#: ``HTTPRedirect.scheme`` exists since Istio 1.12 (``networking/v1alpha3/virtual_service.proto``);
+#: ``HTTPRedirect.scheme`` exists since Istio 1.12.0 (istio/api#2088,
+#: ``networking/v1alpha3/virtual_service.proto``); codes 0/301, 302, 303, 307, 308 are the ones
+#: istiod turns into Envoy's (``route.go``: any other 3xx leaves the route without an action);
 #: istiod turns it into Envoy's ``scheme_redirect`` and, the port not being set, drops the
 #: request's port 80 (``pilot/pkg/networking/core/route/route.go`` ``ApplyRedirect``): the same
 #: ``https://{host}{path}`` 301 as ``require_tls``. No match: a catch-all, which istiod sorts
