@@ -63,41 +63,23 @@ def new_gateway(
 ) -> dict[str, Any]:
     name = _new_name(selector, config.name, config.namespace, first, taken_names)
     sources = [e for e in members if any(is_redirect(s, config.ports) for s in e.view.servers)]
-    versions = Counter(e.resource.api_version for e in sources)
-    api_version = max(versions, key=lambda v: (versions[v], -sources_index(sources, v)))
-    annotations = None
-    source_path = next((e.resource.path for e in sources if e.resource.path), None)
-    if source_path is not None:
-        directory = _safe_directory(source_path)
-        path, n = f"{directory}{name}.yaml", 2
-        while path in taken_paths:
-            path = f"{directory}{name}-{n}.yaml"
-            n += 1
-        taken_paths.add(path)
-        annotations = {
-            "config.kubernetes.io/path": path,
-            "config.kubernetes.io/index": "0",
-            "internal.config.kubernetes.io/path": path,
-            "internal.config.kubernetes.io/index": "0",
-        }
-        seqindent = next((e.resource.annotations[SEQINDENT] for e in sources
-                          if SEQINDENT in e.resource.annotations), None)
-        if seqindent is not None:  # kpt writes the new file in the package's list style
-            annotations[SEQINDENT] = seqindent
+    path, extra = _file_annotations(sources, name, taken_paths)
     return dedicated.dedicated_gateway(
         name, config.namespace, dict(selector) if selector is not None else None, list(ports),
-        api_version=api_version, annotations=annotations,
+        api_version=_api_version(sources), annotations=_at(path, 0, extra),
     )
 
 
 def _api_version(sources: Sequence[GatewayEntry]) -> str:
+    """The apiVersion most of the replaced Gateways use (the first of them on a tie)."""
     versions = Counter(e.resource.api_version for e in sources)
     return max(versions, key=lambda v: (versions[v], -sources_index(sources, v)))
 
 
 def _file_annotations(sources: Sequence[GatewayEntry], name: str, taken_paths: set[str]
                       ) -> tuple[str | None, dict[str, str]]:
-    """A new file beside the first source Gateway with a path annotation (and its seqindent)."""
+    """A new file beside the first source Gateway with a path annotation, and the seqindent
+    kpt writes it in (the package's list style)."""
     source_path = next((e.resource.path for e in sources if e.resource.path), None)
     if source_path is None:
         return None, {}

@@ -158,21 +158,11 @@ def place(gateways: Sequence[GatewayEntry], workloads: Sequence[Workload],
         # Workloads a new catch-all on p must not reach: refused ones, and listeners that
         # keep a catch-all redirect (a second one would be IST0145).
         forbidden = frozen | {n for n, w in enumerate(workloads) if (n, w.resolve(p)) in kept}
-        chosen = _cover(workloads, uncovered, forbidden, specific)
-        if chosen is None and anywhere:
-            chosen = _cover(workloads, uncovered, forbidden, [None])
-        if chosen is None:
-            for n in sorted(uncovered):
-                plan.unplaceable[n] = (
-                    f"no Gateway selector reaches exactly the pods that lose redirect servers "
-                    f"on port {p}: every choice misses some or reaches a pod that keeps a "
-                    f"catch-all redirect (IST0145: two '*' servers on one pod); set "
-                    f"gatewayLabels to the gateway pods' labels")
-            continue
+        chosen = _choose(plan, workloads, p, uncovered, forbidden, specific, anywhere,
+                         plan.new, "lose redirect servers on port {port}: every choice misses "
+                         "some or reaches a pod that keeps a catch-all redirect (IST0145: two "
+                         "'*' servers on one pod)")
         for selector in chosen:
-            plan.new.setdefault(selector, [])
-            if p not in plan.new[selector]:
-                plan.new[selector].append(p)
             # the new server is the catch-all of these listeners for the next ports too
             # (80 and 8080 may land on one)
             kept.update((n, w.resolve(p)) for n, w in enumerate(workloads)
@@ -185,19 +175,30 @@ def _place_routes(plan: Plan, workloads: Sequence[Workload], port: int, needing:
     """Selectors for the route shape on ``port``: they must reach exactly ``needing`` (a
     redirect route on another pod would redirect hosts it serves)."""
     others = {n for n in range(len(workloads)) if n not in needing}
-    chosen = _cover(workloads, needing, others, specific)
+    _choose(plan, workloads, port, needing, others, specific, anywhere, plan.route_new,
+            "move their redirect servers on port {port} into routes")
+
+
+def _choose(plan: Plan, workloads: Sequence[Workload], port: int, needing: set[int],
+            forbidden: set[int], specific: Sequence[Selector], anywhere: bool,
+            into: dict[Selector, list[int]], why: str) -> list[Selector]:
+    """The selectors that reach ``needing`` and none of ``forbidden`` (selector-less only
+    where a selector-less Gateway is replaced), recorded with ``port`` in ``into``; none
+    found makes every needing workload unplaceable, saying ``why``."""
+    chosen = _cover(workloads, needing, forbidden, specific)
     if chosen is None and anywhere:
-        chosen = _cover(workloads, needing, others, [None])
+        chosen = _cover(workloads, needing, forbidden, [None])
     if chosen is None:
         for n in sorted(needing):
             plan.unplaceable[n] = (
-                f"no Gateway selector reaches exactly the pods whose redirect servers on port "
-                f"{port} move into routes; set gatewayLabels to the gateway pods' labels")
-        return
+                f"no Gateway selector reaches exactly the pods that {why.format(port=port)}; "
+                "set gatewayLabels to the gateway pods' labels")
+        return []
     for selector in chosen:
-        plan.route_new.setdefault(selector, [])
-        if port not in plan.route_new[selector]:
-            plan.route_new[selector].append(port)
+        ports = into.setdefault(selector, [])
+        if port not in ports:
+            ports.append(port)
+    return chosen
 
 
 def _cover(workloads: Sequence[Workload], uncovered: set[int], forbidden: set[int],
