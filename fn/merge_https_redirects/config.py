@@ -82,6 +82,25 @@ FIELDS: tuple[FieldDoc, ...] = (
         "`route`",
     ),
     FieldDoc(
+        "issuers",
+        "list of `{kind, name, namespace, solvers}` (ConfigMap: the list as JSON)",
+        "`[]`",
+        "Issuers that live outside the bundle, so check mode can judge the Certificates that "
+        "use them: `kind` `ClusterIssuer` or `Issuer` (with `namespace`), `name`, and `solvers` "
+        "in cert-manager's own shape (`spec.acme.solvers`). An issuer in the bundle wins, with "
+        "a warning (`MHR027`).",
+        '`[{kind: ClusterIssuer, name: letsencrypt, solvers: [{http01: {ingress: {class: '
+        'istio}}}]}]`',
+    ),
+    FieldDoc(
+        "failOnUnknown",
+        "boolean",
+        "`true`",
+        "Whether a name the check cannot judge (issuer missing, solver type not modelled) is an "
+        "error (`MHR026`) or a warning.",
+        "`false`",
+    ),
+    FieldDoc(
         "onConflict",
         "string: `error` or `skip`",
         "`error`",
@@ -150,6 +169,9 @@ class Config(NamedTuple):
         sorted(dedicated.DEFAULT_SELECTOR.items()))
     #: one label set per gateway workload
     gateway_labels: tuple[tuple[tuple[str, str], ...], ...] | None = None
+    #: issuers outside the bundle, as cert-manager resources (``issuers``)
+    issuers: tuple[dict[str, Any], ...] = ()
+    fail_on_unknown: bool = True
 
 
 class _Problems(list[tuple[str | None, str]]):
@@ -295,14 +317,20 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
     string("strategy", ("auto", "gateway", "route"))
     string("failOn", ("error", "warning"))
     string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
-    if "strict" in fields:
-        flag = fields["strict"]
+    for key, attr in (("strict", "strict"), ("failOnUnknown", "fail_on_unknown")):
+        if key not in fields:
+            continue
+        flag = fields[key]
         if from_strings and isinstance(flag, str) and flag.lower() in ("true", "false"):
-            out["strict"] = flag.lower() == "true"
+            out[attr] = flag.lower() == "true"
         elif isinstance(flag, bool):
-            out["strict"] = flag
+            out[attr] = flag
         else:
-            problems.add("strict", f"field `strict` must be true or false, got {flag!r}")
+            problems.add(key, f"field `{key}` must be true or false, got {flag!r}")
+    if "issuers" in fields:
+        issuers = _issuers(fields["issuers"], from_strings, problems)
+        if issuers is not None:
+            out["issuers"] = issuers
     if "ports" in fields:
         ports = _ports(fields["ports"], from_strings, problems)
         if ports is not None:
@@ -317,6 +345,52 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
         if label_sets is not None:
             out["gateway_labels"] = label_sets
     return out
+
+
+def _issuers(value: Any, from_strings: bool, problems: _Problems
+             ) -> tuple[dict[str, Any], ...] | None:
+    """``issuers``: each entry as the cert-manager resource it describes (every problem
+    reported with its index)."""
+    if from_strings and isinstance(value, str):
+        import json  # rare: not worth its start-up time
+
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            problems.add("issuers", f"field `issuers` must be a JSON list in a ConfigMap: {exc}")
+            return None
+    if not isinstance(value, list):
+        problems.add("issuers", f"field `issuers` must be a list, got {_type(value)}")
+        return None
+    out = []
+    for i, entry in enumerate(value):
+        where = f"issuers[{i}]"
+        if not isinstance(entry, dict):
+            problems.add(where, f"field `{where}` must be a map, got {_type(entry)}")
+            continue
+        unknown = sorted(set(entry) - {"kind", "name", "namespace", "solvers"})
+        kind, name = entry.get("kind"), entry.get("name")
+        namespace, solvers = entry.get("namespace"), entry.get("solvers", [])
+        bad = [f"unknown key `{k}`" for k in unknown]
+        if kind not in ("ClusterIssuer", "Issuer"):
+            bad.append(f"`kind` must be ClusterIssuer or Issuer, got {kind!r}")
+        if not isinstance(name, str) or not name:
+            bad.append(f"`name` must be a non-empty string, got {_type(name)}")
+        if kind == "Issuer" and (not isinstance(namespace, str) or not namespace):
+            bad.append("`namespace` is required for an Issuer")
+        if kind == "ClusterIssuer" and namespace is not None:
+            bad.append("a ClusterIssuer has no `namespace`")
+        if not isinstance(solvers, list) or not all(isinstance(s, dict) for s in solvers):
+            bad.append("`solvers` must be a list of maps (cert-manager's spec.acme.solvers)")
+        if bad:
+            problems.add(where, f"field `{where}`: {'; '.join(bad)}")
+            continue
+        meta = {"name": name, **({"namespace": namespace} if kind == "Issuer" else {})}
+        out.append({"apiVersion": "cert-manager.io/v1", "kind": kind, "metadata": meta,
+                    "spec": {"acme": {"server": "(issuers setting)",
+                                      "privateKeySecretRef": {"name": name},
+                                      "solvers": solvers}}})
+    return tuple(out)
 
 
 def _label_sets(
@@ -346,7 +420,7 @@ def _label_sets(
 
 def _attr(key: str) -> str:
     return {"onConflict": "on_conflict", "ingressClass": "ingress_class",
-            "failOn": "fail_on"}.get(key, key)
+            "failOn": "fail_on", "failOnUnknown": "fail_on_unknown"}.get(key, key)
 
 
 def _ports(value: Any, from_strings: bool, problems: _Problems) -> tuple[int, ...] | None:
@@ -430,4 +504,5 @@ def check_options(config: Config) -> CheckOptions:
         ingress_selector=dict(config.ingress_selector),
         ingress_class=config.ingress_class,
         workload_labels=config.gateway_labels,
+        issuers=config.issuers,
     )

@@ -90,6 +90,13 @@ _RULES = [
          "The name is solved by DNS-01, Gateway API or another ingress class: not checked here."),
     Rule("MHR025", "issuer-missing", "warning",
          "The referenced Issuer or ClusterIssuer is not in the bundle."),
+    Rule("MHR026", "http01-unknown", "error",
+         "The check cannot judge this name: its issuer is neither in the input nor in the "
+         "`issuers` setting, or its solver type is not modelled (a warning with "
+         "`failOnUnknown: false`)."),
+    Rule("MHR027", "issuer-setting-overridden", "warning",
+         "An issuer of the `issuers` setting is also in the input: the input's copy is the one "
+         "judged."),
     Rule("MHR030", "route-redirect-added", "info",
          "A gateway workload's redirect is served by routes (strategy `route`, or `auto` where "
          "the simulation refused the dedicated `*` Gateway): a plain Gateway for the redirected "

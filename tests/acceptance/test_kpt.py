@@ -220,3 +220,38 @@ def test_metadata_yaml_catalog_format(repo_root: Path) -> None:
                              url)
         assert match, url
         assert (repo_root / match.group(1) / "Kptfile").is_file(), url
+
+
+@pytest.mark.slow
+def test_validator_refuses_names_it_cannot_judge(
+    repo_root: Path, tmp_path: Path, kpt_bin: Path, function_bin: Path
+) -> None:
+    """Issue 16: the ClusterIssuer kept in another repository made every name "out of scope"
+    and the validator passed. Now the names are ``unknown`` (an error) until the ``issuers``
+    setting describes the issuer; then they are judged for real."""
+    root = workspace(repo_root, tmp_path, "examples/kpt-validate")
+    package = root / "examples/kpt-validate"
+    env = isolated_env(tmp_path, function_bin)
+    certificates = package / "certificates.yaml"
+    docs = [d for d in yaml.safe_load_all(certificates.read_text()) if d]
+    issuer = next(d for d in docs if d["kind"] == "ClusterIssuer")
+    certificates.write_text(yaml.safe_dump_all([d for d in docs if d is not issuer]))
+
+    unknown = run(VALIDATE, root, env)
+    assert unknown.returncode != 0
+    assert "MHR026" in unknown.stdout + unknown.stderr
+
+    check = yaml.safe_load((package / "check-http01.yaml").read_text())
+    solvers = issuer["spec"]["acme"]["solvers"]
+    if check["kind"] == "ConfigMap":
+        import json
+
+        check["data"]["issuers"] = json.dumps(
+            [{"kind": "ClusterIssuer", "name": issuer["metadata"]["name"], "solvers": solvers}])
+    else:
+        check["issuers"] = [{"kind": "ClusterIssuer", "name": issuer["metadata"]["name"],
+                             "solvers": solvers}]
+    (package / "check-http01.yaml").write_text(yaml.safe_dump(check))
+    judged = run(VALIDATE, root, env)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    _assert_merged(package)

@@ -129,9 +129,21 @@ def test_bad_value(obj: dict[str, Any], expected: str) -> None:
 
 def test_unknown_field_lists_the_known_ones() -> None:
     (message,) = problems(typed(onconflict="skip"))
-    assert message == ("unknown field `onconflict`, expect one of: failOn, gatewayLabels, "
-                       "ingressClass, ingressSelector, mode, name, namespace, onConflict, ports, "
-                       "strategy, strict")
+    assert message == ("unknown field `onconflict`, expect one of: failOn, failOnUnknown, "
+                       "gatewayLabels, ingressClass, ingressSelector, issuers, mode, name, "
+                       "namespace, onConflict, ports, strategy, strict")
+
+
+def test_issuers_setting_is_validated_entry_by_entry() -> None:
+    found = problems(typed(issuers=[
+        {"kind": "Issuer", "name": "le"},
+        {"kind": "ClusterIssuer", "name": "", "namespace": "x", "solvers": "no"},
+        "text",
+    ]))
+    assert any("issuers[0]" in m and "`namespace` is required" in m for m in found)
+    assert any("issuers[1]" in m and "`name` must be a non-empty string" in m
+               and "has no `namespace`" in m and "`solvers` must be a list" in m for m in found)
+    assert any("issuers[2]" in m and "must be a map" in m for m in found)
 
 
 # --- every problem at once ----------------------------------------------------------------------

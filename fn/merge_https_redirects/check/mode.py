@@ -7,16 +7,26 @@ from collections.abc import Sequence
 from merge_https_redirects.check.report import check_results, explain_table
 from merge_https_redirects.config import Config, check_options
 from merge_https_redirects.model import http01
-from merge_https_redirects.results import Result
+from merge_https_redirects.results import ResourceRef, Result
 from merge_https_redirects.rewrite.proof import after_values, merge
 from merge_https_redirects.rewrite.resources import Outcome, Resource, values_of
+from merge_https_redirects.rules import rule
 
 
 def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     """``mode: check``: nothing changes; one finding per DNS name that fails, and a summary."""
     outcome = Outcome()
-    verdicts = http01.check(values_of(resources), check_options(config))
-    outcome.results.extend(check_results(verdicts))
+    values = values_of(resources)
+    options = check_options(config)
+    verdicts = http01.check(values, options)
+    outcome.results.extend(check_results(verdicts, config.fail_on_unknown))
+    _, overridden = http01.issuers_with(values, options)
+    for issuer in overridden:
+        outcome.results.append(Result(
+            rule("MHR027"), f"{issuer.label} of the issuers setting is also in the input: the "
+            "input's copy is judged",
+            resource=ResourceRef(issuer.api_version, issuer.kind, issuer.name,
+                                 issuer.namespace)))
     return outcome
 
 
@@ -35,7 +45,9 @@ def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
     after = http01.check(after_values(resources, outcome), options)
     lines = [f"- {_strategy_of(r.rule.id)}: {r.message}" for r in outcome.results
              if r.rule.id in STRATEGY_RULES]
-    text = explain_table(before, after)
+    refusal = next((r.rule.id for r in outcome.results
+                    if r.rule.id in ("MHR008", "MHR009", "MHR011")), None)
+    text = explain_table(before, after, refusal)
     if lines:
         text += (f"\nStrategy (`{config.strategy}`) per gateway workload:\n\n"
                  + "\n".join(lines) + "\n")

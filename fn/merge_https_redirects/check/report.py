@@ -16,7 +16,8 @@ from merge_https_redirects.rules import rule
 _FAIL_RULES = {"redirected": "MHR021", "unroutable": "MHR022", "impossible": "MHR023"}
 
 
-def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
+def check_results(verdicts: Sequence[NameVerdict], fail_on_unknown: bool = True
+                  ) -> list[Result]:
     """KRM results: one error per failing name, one info per out-of-scope name, warnings for
     missing issuers and legacy APIs, and one summary."""
     results: list[Result] = []
@@ -27,6 +28,11 @@ def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
             results.append(Result(rule(_FAIL_RULES[v.verdict]),
                                   f"{v.name}: {v.verdict}: {v.cause}",
                                   resource=v.subject, field_path=v.field_path, extra_tags=tags))
+        elif v.verdict == "unknown":
+            # never a silent pass: a name nobody judged fails the check unless configured
+            results.append(Result(rule("MHR026"), f"{v.name}: unknown: {v.cause}",
+                                  severity=None if fail_on_unknown else "warning",
+                                  resource=v.subject, field_path=v.field_path, extra_tags=tags))
         elif v.verdict == "out-of-scope":
             results.append(Result(rule("MHR024"), f"{v.name}: out of scope: {v.cause}",
                                   resource=v.subject, field_path=v.field_path, extra_tags=tags))
@@ -35,6 +41,10 @@ def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
             results.append(Result(rule("MHR025"),
                                   f"{v.issuer.removesuffix(' (missing)')} is not in the input",
                                   resource=v.subject))
+        for issuer, warning in v.issuer_warnings:
+            if ("MHR012", issuer, warning) not in seen:
+                seen.add(("MHR012", issuer, warning))
+                results.append(Result(rule("MHR012"), warning, resource=issuer))
         for warning in v.warnings:
             if ("MHR012", v.subject, warning) not in seen:
                 seen.add(("MHR012", v.subject, warning))
@@ -42,13 +52,15 @@ def check_results(verdicts: Sequence[NameVerdict]) -> list[Result]:
     passing = sorted({v.name for v in verdicts if v.verdict == "pass"})
     failing = [v for v in verdicts if v.verdict in _FAIL_RULES]
     out_of_scope = [v for v in verdicts if v.verdict == "out-of-scope"]
+    unknown = [v for v in verdicts if v.verdict == "unknown"]
     if not verdicts:
         summary = ("HTTP-01 check: no Certificate or cert-manager-annotated Ingress in the input "
                    "names a DNS name")
     else:
         summary = (f"HTTP-01 check: {len(passing)} name(s) pass"
                    + (f" ({', '.join(passing)})" if passing else "")
-                   + f", {len(failing)} fail, {len(out_of_scope)} out of scope")
+                   + f", {len(failing)} fail, {len(unknown)} unknown, "
+                   f"{len(out_of_scope)} out of scope")
     results.append(Result(rule("MHR020"), summary))
     return sorted_results(results)
 
@@ -57,8 +69,11 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or "-"
 
 
-def explain_table(before: Sequence[NameVerdict], after: Sequence[NameVerdict]) -> str:
-    """A Markdown table, one row per name, ready to paste into a pull request."""
+def explain_table(before: Sequence[NameVerdict], after: Sequence[NameVerdict],
+                  refused: str | None = None) -> str:
+    """A Markdown table, one row per name, ready to paste into a pull request. ``refused``:
+    the rule of the run's refusal; a name that fails before and after then says so in the
+    "after" column instead of repeating the verdict as if the rewrite had left it so."""
     lines = ["| name | resource | issuer | solver | before | after | cause |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     after_by_key = {v.key: v for v in after}
@@ -73,9 +88,13 @@ def explain_table(before: Sequence[NameVerdict], after: Sequence[NameVerdict]) -
             cause = f"before: {old.cause}; after: {new.cause}"
         else:
             cause = ref.cause
+        after_cell: str = new.verdict if new else "-"
+        if (refused and old is not None and new is not None and old.verdict == new.verdict
+                and new.verdict in _FAIL_RULES):
+            after_cell = f"refused ({refused}): {new.verdict}"
         lines.append("| " + " | ".join(_cell(c) for c in (
             ref.name, str(ref.subject), ref.issuer, ref.solver,
-            old.verdict if old else "-", new.verdict if new else "-", cause,
+            old.verdict if old else "-", after_cell, cause,
         )) + " |")
     if not rows:
         lines.append("| - | - | - | - | - | - | no Certificate or cert-manager-annotated Ingress "

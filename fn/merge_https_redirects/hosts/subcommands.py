@@ -97,4 +97,5 @@ def explain_main(argv: list[str]) -> int:
     sys.stdout.write(table + "\n")
     for result in errors:
         sys.stderr.write(result.one_line() + "\n")
-    return 0
+    # a refused rewrite is a failure here too: the table is not a plan that can be applied
+    return 1 if errors else 0

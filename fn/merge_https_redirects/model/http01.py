@@ -51,7 +51,8 @@ from merge_https_redirects.model.workloads import Labels, Workload, gateway_sele
 from merge_https_redirects.model.workloads import collect as collect_workloads
 from merge_https_redirects.results import ResourceRef
 
-Verdict = Literal["pass", "redirected", "unroutable", "impossible", "out-of-scope"]
+Verdict = Literal["pass", "redirected", "unroutable", "impossible", "unknown",
+                  "out-of-scope"]
 
 CHALLENGE_PATH = "/.well-known/acme-challenge/"
 #: ``acmeSolverListenPort``.
@@ -73,6 +74,9 @@ class CheckOptions:
     port: int = 80
     #: one label set per gateway workload (``gatewayLabels``)
     workload_labels: tuple[Labels, ...] | None = None
+    #: issuers that live outside the bundle (the ``issuers`` setting), as resources; one in
+    #: the bundle with the same kind, namespace and name wins
+    issuers: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def ingress(self) -> IngressOptions:
@@ -95,6 +99,8 @@ class NameVerdict:
     field_path: str | None = None
     issuer_missing: bool = False
     warnings: tuple[str, ...] = ()
+    #: warnings about the issuer itself (a legacy API), reported on the issuer
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -205,6 +211,7 @@ class _Pending:
     issuer: str
     described: str
     warnings: tuple[str, ...]
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
 
 
 #: The names are judged in this many batches (by host): the solver Ingresses of a large bundle
@@ -340,10 +347,12 @@ def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mappi
 
 def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
                  ) -> NameVerdict | _Pending:
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+
     def make(verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
              missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
         return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
-                           request.field_path, missing, request.warnings + warnings)
+                           request.field_path, missing, request.warnings, issuer_warnings)
 
     if cm.is_external_issuer(request):
         return make("out-of-scope", f"external issuer (group {request.issuer_group})",
@@ -351,10 +360,14 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
     issuer = cm.find_issuer(issuers, request)
     if issuer is None:
         where = "" if request.issuer_kind == "ClusterIssuer" else f" in {request.namespace}"
-        return make("out-of-scope",
-                    f"{request.issuer_label}{where} is not in the input: the solver is unknown",
+        return make("unknown",
+                    f"{request.issuer_label}{where} is not in the input or the issuers "
+                    "setting: the solver is unknown",
                     issuer=f"{request.issuer_label} (missing)", missing=True)
-    warnings = (issuer.legacy_warning,) if issuer.legacy_warning else ()
+    if issuer.legacy_warning:
+        issuer_warnings = ((ResourceRef(issuer.api_version, issuer.kind, issuer.name,
+                                        issuer.namespace), issuer.legacy_warning),)
+    warnings: tuple[str, ...] = ()
     if issuer.issuer_type != "acme":
         return make("out-of-scope", f"{issuer.label} is a {issuer.issuer_type} issuer, not ACME",
                     issuer=issuer.label, warnings=warnings)
@@ -379,14 +392,27 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
         return make("out-of-scope", "solved through Gateway API (HTTPRoute), not Istio Ingress",
                     issuer.label, described, False, warnings)
     if solver.kind != "http01-ingress":
-        return make("out-of-scope", "solver type not modelled", issuer.label, described,
+        return make("unknown", "solver type not modelled", issuer.label, described,
                     False, warnings)
-    return _Pending(request, solver, issuer.label, described, warnings)
+    return _Pending(request, solver, issuer.label, described, warnings, issuer_warnings)
 
 
-def _first_verdicts(items: Sequence[Mapping[str, Any]]) -> list[NameVerdict | _Pending]:
+def issuers_with(items: Sequence[Mapping[str, Any]], options: CheckOptions
+                 ) -> tuple[list[cm.Issuer], list[cm.Issuer]]:
+    """The bundle's issuers and those of the ``issuers`` setting that no issuer of the bundle
+    overrides; and the overridden ones (the bundle's copy wins)."""
+    own = cm.issuers_of(items)
+    keys = {(i.kind, i.namespace, i.name) for i in own}
+    configured = cm.issuers_of(options.issuers)
+    extra = [i for i in configured if (i.kind, i.namespace, i.name) not in keys]
+    overridden = [i for i in configured if (i.kind, i.namespace, i.name) in keys]
+    return own + extra, overridden
+
+
+def _first_verdicts(items: Sequence[Mapping[str, Any]], options: CheckOptions = DEFAULT_OPTIONS
+                    ) -> list[NameVerdict | _Pending]:
     """Per name: the verdict when it does not depend on routing, else what to probe."""
-    issuers = cm.issuers_of(items)
+    issuers, _ = issuers_with(items, options)
     return [_verdict_for(r, issuers) for r in cm.names_needing_certificates(items)]
 
 
@@ -395,7 +421,7 @@ def check(resources: Sequence[object],
     """One verdict per (Certificate or ingress-shim Ingress, name), ordered by resource
     (namespace, kind, name) and then by the order of names in it."""
     items = [r for r in resources if isinstance(r, Mapping)]
-    first = _first_verdicts(items)
+    first = _first_verdicts(items, options)
     pending = [v for v in first if isinstance(v, _Pending)]
     results = _judge_all(pending, items, options, gateway_workloads(items, options))
     verdicts: list[NameVerdict] = []
@@ -406,7 +432,8 @@ def check(resources: Sequence[object],
             n += 1
             r = v.request
             verdicts.append(NameVerdict(r.subject, r.name, v.issuer, v.described, verdict,
-                                        cause, r.field_path, False, r.warnings + v.warnings))
+                                        cause, r.field_path, False, r.warnings + v.warnings,
+                                        v.issuer_warnings))
         else:
             verdicts.append(v)
     order = {id(v): i for i, v in enumerate(verdicts)}

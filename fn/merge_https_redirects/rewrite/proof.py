@@ -164,7 +164,8 @@ class Proof:
         del source  # its route cache is large: gone before the solvers are judged
         # HTTP-01: the names whose challenge passes on a workload must still pass there.
         self.pending: list[_Pending] = [
-            v for v in http01._first_verdicts(before) if isinstance(v, http01._Pending)]
+            v for v in http01._first_verdicts(before, self.options)
+            if isinstance(v, http01._Pending)]
         judged = http01.judge_per_workload(self.pending, before, self.options, workloads)
         self.passing = {(i, n) for i, found in judged.items()
                         for n, verdict, _ in found if verdict == "pass" and n >= 0}

@@ -153,13 +153,29 @@ def test_out_of_scope_solvers(solver: dict[str, Any], cause: str) -> None:
     assert cause in v.cause
 
 
-def test_missing_issuer_is_out_of_scope_with_warning() -> None:
+def test_missing_issuer_is_unknown_never_a_silent_pass() -> None:
+    """Issue 16: a name whose issuer is not in the input is ``unknown`` -- an error in check
+    mode (a warning with ``failOnUnknown: false``), counted in the summary."""
     v = only(check([certificate(HOST, issuer_name="nope", kind="Issuer")]))
-    assert (v.verdict, v.issuer_missing) == ("out-of-scope", True)
+    assert (v.verdict, v.issuer_missing) == ("unknown", True)
     assert v.issuer == "Issuer/nope (missing)"
     results = check_results([v])
-    assert [r.rule.id for r in results] == ["MHR025", "MHR020", "MHR024"]
-    assert results[0].level == "warning"
+    assert [(r.rule.id, r.level) for r in results] == [
+        ("MHR026", "error"), ("MHR025", "warning"), ("MHR020", "info")]
+    assert "1 unknown" in results[-1].message
+    relaxed = check_results([v], fail_on_unknown=False)
+    assert {(r.rule.id, r.level) for r in relaxed} >= {("MHR026", "warning")}
+
+
+def test_the_issuers_setting_judges_certificates_of_issuers_kept_elsewhere() -> None:
+    configured = issuer({"http01": {"ingress": {"class": "istio"}}}, kind="Issuer", name="nope")
+    options = CheckOptions(issuers=(configured,))
+    v = only(check([certificate(HOST, issuer_name="nope", kind="Issuer"), dedicated_gateway()],
+                   options))
+    assert v.verdict == "pass"
+    bundle_copy = issuer({"dns01": {"cloudflare": {}}}, kind="Issuer", name="nope")
+    v = only(check([bundle_copy, certificate(HOST, issuer_name="nope", kind="Issuer")], options))
+    assert (v.verdict, v.cause) == ("out-of-scope", "solved by DNS-01")  # the bundle's copy wins
 
 
 def test_solver_selection_decides_the_verdict() -> None:

@@ -1,0 +1,55 @@
+"""Check mode and explain tell the truth (issue 16): refusals in the "after" column and the exit
+code, unknown names never silent."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+ISSUER_AND_CERTIFICATE = """\
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: le}
+spec:
+  acme:
+    server: https://acme.example/directory
+    privateKeySecretRef: {name: le}
+    solvers: [{http01: {ingress: {class: istio}}}]
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: lag0, namespace: istio-system}
+spec:
+  secretName: lag0-tls
+  dnsNames: [www.lag0.example]
+  issuerRef: {name: le, kind: ClusterIssuer}
+---
+"""
+
+
+def _run(function_bin: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(function_bin), *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_explain_says_refused_and_fails(function_bin: Path, tmp_path: Path) -> None:
+    """A refused rewrite: the "after" column says so (with the rule) instead of repeating the
+    "before" verdict as the result of the rewrite, and the run exits 1."""
+    bundle = tmp_path / "bundle.yaml"
+    bundle.write_text(ISSUER_AND_CERTIFICATE
+                      + (GOLDEN / "conflict-plain-same-host" / "input.yaml").read_text())
+    done = _run(function_bin, "explain", str(bundle))
+    assert done.returncode == 1, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| www.lag0"))
+    assert "| redirected | refused (MHR008): redirected |" in row
+    assert "error MHR008" in done.stderr
+
+
+def test_check_mode_fails_on_names_it_cannot_judge(function_bin: Path) -> None:
+    case = GOLDEN / "check-unknown-issuer"
+    done = _run(function_bin, "--config", str(case / "config.yaml"), str(case / "input.yaml"))
+    assert done.returncode == 1
+    assert "2 unknown" in done.stderr
+    assert done.stderr.count("error MHR026") == 2
