@@ -54,6 +54,10 @@ ANN_EDIT_IN_PLACE = "acme.cert-manager.io/http01-edit-in-place"
 ANN_INGRESS_CLASS = "acme.cert-manager.io/http01-ingress-class"
 ANN_OVERRIDE_NAME = "acme.cert-manager.io/http01-override-ingress-name"
 ANN_OVERRIDE_CLASS = "acme.cert-manager.io/http01-override-ingress-class"
+ANN_OVERRIDE_CLASS_NAME = "acme.cert-manager.io/http01-override-ingress-ingressclassname"
+#: ingress-shim: copied to the Certificate as ``ANN_OVERRIDE_CLASS_NAME``
+#: (``pkg/controller/certificate-shim/sync.go``)
+ANN_INGRESS_CLASS_NAME = "acme.cert-manager.io/http01-ingress-ingressclassname"
 
 SolverKind = Literal["http01-ingress", "http01-gateway", "http01-other", "dns01", "unknown"]
 
@@ -119,16 +123,33 @@ class Solver:
             return f"http01 {self.detail}{where}".strip()
         return f"unknown solver{where}"
 
-    def with_overrides(self, name: str | None, ingress_class: str | None) -> Solver:
-        """Apply the Certificate's ``http01-override-ingress-*`` annotations (cert-manager applies
-        them to an ``http01.ingress`` solver only)."""
-        if self.kind != "http01-ingress" or (name is None and ingress_class is None):
+    def with_overrides(self, name: str | None, ingress_class: str | None,
+                       ingress_class_name: str | None = None) -> Solver:
+        """Apply the Certificate's ``http01-override-ingress-*`` annotations to an
+        ``http01.ingress`` solver: any one of them clears the solver's class, ingressClassName
+        and name, then sets its own (``applyIngressParameterAnnotationOverrides`` in
+        ``pkg/controller/acmeorders/util.go``; more than one is refused there, see
+        :attr:`NameRequest.override_problem`)."""
+        if self.kind != "http01-ingress" or (
+                name is None and ingress_class is None and ingress_class_name is None):
             return self
-        if name is not None:
-            return Solver(self.index, self.kind, self.selector, None, None, name, self.detail,
-                          self.field_path)
-        return Solver(self.index, self.kind, self.selector, ingress_class, None, None,
-                      self.detail, self.field_path)
+        return Solver(self.index, self.kind, self.selector, ingress_class, ingress_class_name,
+                      name or None, self.detail, self.field_path)
+
+    @property
+    def invalid(self) -> str | None:
+        """cert-manager's webhook refuses an ingress solver that sets more than one of
+        ``class``, ``ingressClassName`` and ``name``
+        (``internal/apis/certmanager/validation/issuer.go``)."""
+        if self.kind != "http01-ingress":
+            return None
+        set_ = [k for k, v in (("class", self.ingress_class),
+                               ("ingressClassName", self.ingress_class_name),
+                               ("name", self.ingress_name)) if v is not None]
+        if len(set_) > 1:
+            return (f"the solver sets {' and '.join(set_)}: cert-manager accepts only one of "
+                    "'ingressClassName', 'name' or 'class'")
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +181,23 @@ class NameRequest:
     order_labels: tuple[tuple[str, str], ...] = ()
     override_name: str | None = None
     override_class: str | None = None
+    override_class_name: str | None = None
     legacy_solvers: tuple[Solver, ...] | None = None  # certmanager.k8s.io spec.acme.config
     warnings: tuple[str, ...] = field(default=())
 
     @property
     def issuer_label(self) -> str:
         return f"{self.issuer_kind}/{self.issuer_name}"
+
+    @property
+    def override_problem(self) -> str | None:
+        """More than one override annotation: cert-manager refuses to create the challenge."""
+        given = [n for n, v in (("name", self.override_name), ("class", self.override_class),
+                                ("ingressClassName", self.override_class_name)) if v is not None]
+        if len(given) > 1:
+            return (f"the Certificate sets the {', '.join(given)} override annotations: "
+                    "cert-manager refuses more than one and creates no challenge")
+        return None
 
     @property
     def is_wildcard(self) -> bool:
@@ -257,6 +289,7 @@ def _certificate_names(res: Mapping[str, Any]) -> list[NameRequest]:
             order_labels=tuple(sorted(_str_map(meta.get("labels")).items())),
             override_name=annotations.get(ANN_OVERRIDE_NAME),
             override_class=annotations.get(ANN_OVERRIDE_CLASS),
+            override_class_name=annotations.get(ANN_OVERRIDE_CLASS_NAME),
             legacy_solvers=legacy,
             warnings=(warning,) if warning else (),
         )
@@ -284,7 +317,8 @@ def _ingress_shim_names(res: Mapping[str, Any]) -> list[NameRequest]:
         return []
     spec = _dict(res.get("spec")) or {}
     override_name = ing_name if ann.get(ANN_EDIT_IN_PLACE) == "true" else None
-    override_class = ann.get(ANN_INGRESS_CLASS)
+    override_class = ann.get(ANN_INGRESS_CLASS) or None  # empty: not copied (sync.go)
+    override_class_name = ann.get(ANN_INGRESS_CLASS_NAME) or None
     out: list[NameRequest] = []
     seen: set[str] = set()
     for t, tls in enumerate(_list(spec.get("tls"))):
@@ -299,7 +333,7 @@ def _ingress_shim_names(res: Mapping[str, Any]) -> list[NameRequest]:
                 issuer_group=ann.get(ANN_ISSUER_GROUP, ""),
                 order_labels=tuple(sorted(_str_map(meta.get("labels")).items())),
                 override_name=override_name, override_class=override_class,
-                warnings=tuple(warnings),
+                override_class_name=override_class_name, warnings=tuple(warnings),
             ))
     return out
 

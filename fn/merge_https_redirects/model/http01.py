@@ -138,8 +138,23 @@ def _solver_path(solver_service: str) -> dict[str, Any]:
     }
 
 
+#: The annotation that makes an IngressClass the cluster's default (``networking/v1``).
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+
+
+def default_ingress_class(resources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The IngressClass Kubernetes' ``DefaultIngressClass`` admission gives an Ingress created
+    without a class: the one annotated as default (none, or several: no class is set)."""
+    found = [resource_identity(r)[3] for r in resources
+             if r.get("kind") == "IngressClass"
+             and str((_dict(r.get("metadata")) or {}).get("annotations", {}).get(
+                 DEFAULT_CLASS_ANNOTATION, "")).lower() == "true"]
+    return found[0] if len(found) == 1 else None
+
+
 def solver_ingress(request: cm.NameRequest, solver: cm.Solver,
-                   resources: Sequence[object]) -> tuple[list[object], dict[str, Any]] | None:
+                   resources: Sequence[object], default_class: str | None = None
+                   ) -> tuple[list[object], dict[str, Any]] | None:
     """The bundle with the solver Ingress cert-manager would create (or the named Ingress with
     the challenge path added, ``addChallengePathToIngress``), and that Ingress. ``None`` when the
     solver names an Ingress that is not in the bundle."""
@@ -176,6 +191,9 @@ def solver_ingress(request: cm.NameRequest, solver: cm.Solver,
         annotations["kubernetes.io/ingress.class"] = solver.ingress_class
     elif solver.ingress_class_name is not None:
         spec["ingressClassName"] = solver.ingress_class_name
+    elif default_class is not None:
+        # neither class nor name: the admission plugin assigns the default IngressClass
+        spec["ingressClassName"] = default_class
     ingress: dict[str, Any] = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -286,6 +304,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
         probes.append((i, p))
     mappings = [r for r in bundle if isinstance(r, Mapping)]
     classes = ingress_classes_of(mappings)
+    default_class = default_ingress_class(mappings)
     selected = [(n, w) for n, w in enumerate(workloads)
                 if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
@@ -298,7 +317,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
             if p.solver.ingress_name:
                 ingress = _edited_ingress(mappings, p)
             else:
-                built = solver_ingress(p.request, p.solver, ())
+                built = solver_ingress(p.request, p.solver, (), default_class)
                 assert built is not None  # a new Ingress is always built
                 ingress = built[1]
                 added.append(ingress)
@@ -384,7 +403,14 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
         return make("out-of-scope", f"no solver of {issuer.label} matches {request.name}: "
                     f"cert-manager cannot create a challenge", issuer=issuer.label,
                     warnings=warnings)
-    solver = solver.with_overrides(request.override_name, request.override_class)
+    if solver.invalid:
+        return make("impossible", f"{solver.invalid} (the webhook refuses the issuer)",
+                    issuer.label, solver.describe(), False, warnings)
+    if solver.kind == "http01-ingress" and request.override_problem:
+        return make("impossible", request.override_problem, issuer.label, solver.describe(),
+                    False, warnings)
+    solver = solver.with_overrides(request.override_name, request.override_class,
+                                   request.override_class_name)
     described = solver.describe()
     if solver.kind == "dns01":
         return make("out-of-scope", "solved by DNS-01", issuer.label, described, False, warnings)

@@ -336,3 +336,65 @@ def test_corpus_through_check_and_explain(shared_dir: Path) -> None:
     table = explain_table(combined, combined)
     assert "api.shipperizer.org" in table
     assert regressions(everything, everything) == []
+
+
+# --- issue 16: cert-manager's annotations, invalid solvers, the default IngressClass ----------
+
+ISTIO_CLASS = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+               "metadata": {"name": "istio"},
+               "spec": {"controller": "istio.io/ingress-controller"}}
+
+
+def _annotated(cert: dict[str, Any], **annotations: str) -> dict[str, Any]:
+    cert["metadata"]["annotations"] = {f"acme.cert-manager.io/{k.replace('_', '-')}": v
+                                       for k, v in annotations.items()}
+    return cert
+
+
+def test_ingressclassname_override_annotation_is_read() -> None:
+    """``http01-override-ingress-ingressclassname`` replaces the solver's class
+    (``applyIngressParameterAnnotationOverrides``): an nginx solver now goes through Istio."""
+    cert = _annotated(certificate(HOST), http01_override_ingress_ingressclassname="istio")
+    v = only(check([issuer({"http01": {"ingress": {"class": "nginx"}}}), cert, ISTIO_CLASS,
+                    dedicated_gateway()]))
+    assert v.verdict == "pass", v.cause
+    assert "ingressClassName=istio" in v.solver
+
+
+def test_more_than_one_override_annotation_creates_no_challenge() -> None:
+    cert = _annotated(certificate(HOST), http01_override_ingress_class="istio",
+                      http01_override_ingress_name="shop")
+    v = only(check([issuer(ISTIO_SOLVER), cert, dedicated_gateway()]))
+    assert v.verdict == "impossible"
+    assert "more than one" in v.cause
+
+
+def test_a_solver_with_class_and_name_is_refused_by_cert_manager() -> None:
+    v = only(check([issuer({"http01": {"ingress": {"class": "istio", "name": "shop"}}}),
+                    certificate(HOST), dedicated_gateway()]))
+    assert v.verdict == "impossible"
+    assert "only one of 'ingressClassName', 'name' or 'class'" in v.cause
+
+
+def test_shim_ingressclassname_annotation_becomes_the_override() -> None:
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web", "namespace": "shop", "annotations": {
+                   "cert-manager.io/cluster-issuer": "letsencrypt",
+                   "acme.cert-manager.io/http01-ingress-ingressclassname": "istio"}},
+               "spec": {"ingressClassName": "nginx", "tls": [{"hosts": [HOST],
+                                                              "secretName": "web-tls"}]}}
+    v = only(check([issuer({"http01": {"ingress": {"class": "nginx"}}}), ingress, ISTIO_CLASS,
+                    dedicated_gateway()]))
+    assert v.verdict == "pass", v.cause
+
+
+def test_a_solver_without_class_gets_the_default_ingress_class() -> None:
+    """No class and no name: Kubernetes' DefaultIngressClass admission gives the solver
+    Ingress the class annotated as default; Istio's, so the challenge goes through Istio."""
+    no_class = issuer({"http01": {"ingress": {}}})
+    default_istio = {**ISTIO_CLASS, "metadata": {
+        "name": "istio", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}}}
+    v = only(check([no_class, certificate(HOST), default_istio, dedicated_gateway()]))
+    assert v.verdict == "pass", v.cause
+    v = only(check([no_class, certificate(HOST), ISTIO_CLASS, dedicated_gateway()]))
+    assert v.verdict == "out-of-scope"  # no default class: not Istio's
