@@ -109,6 +109,27 @@ class _VirtualService:
     http: tuple[Any, ...]
     sort_key: tuple[Any, ...]
     ingress_semantics: bool = False
+    #: ``exportTo`` as written (empty: exported everywhere, istiod's default ``*``)
+    export_to: tuple[str, ...] = ()
+
+    def visible_to(self, proxy_namespace: str) -> bool:
+        """Whether a gateway proxy in ``proxy_namespace`` sees this VirtualService
+        (``exportTo``: ``*`` everywhere, ``.`` its own namespace, else the namespaces named;
+        ``pilot/pkg/model/push_context.go`` ``VirtualServicesForGateway``). An unknown
+        namespace ("") sees it."""
+        return self.visibility(proxy_namespace) is not None
+
+    def visibility(self, proxy_namespace: str) -> int | None:
+        """``VirtualServicesForGateway`` lists VirtualServices private to the proxy's namespace
+        (``.``) first, then those exported to it by name, then public ones: 0, 1, 2 (``None``:
+        not visible)."""
+        if not self.export_to or not proxy_namespace:
+            return 2
+        if "." in self.export_to and proxy_namespace == self.namespace:
+            return 0
+        if proxy_namespace in self.export_to:
+            return 1
+        return 2 if "*" in self.export_to else None
 
     @property
     def ref(self) -> str:
@@ -170,4 +191,5 @@ def _read_virtual_service(res: Mapping[str, Any]) -> _VirtualService | None:
         g if g == "mesh" else resolve_gateway_name(g, ns) for g in _str_items(spec.get("gateways"))
     ))
     return _VirtualService(ns, name, hosts, gateways, tuple(_list(spec.get("http"))),
-                           (*_creation_key(res, False), name, ns))
+                           (*_creation_key(res, False), name, ns),
+                           export_to=tuple(_str_items(spec.get("exportTo"))))

@@ -344,7 +344,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
         for n, w in selected:
             config = build_route_config(source, w.label_map, w.resolve(options.port),
                                         ingress=options.ingress, extra_ingresses=added,
-                                        port_map=w.port_map)
+                                        port_map=w.port_map, proxy_namespace=w.namespace)
             where = w.describe() + (" -- labels assumed, set gatewayLabels to be sure"
                                     if w.assumed else "")
             for i, p, expected in judged:

@@ -53,7 +53,8 @@ route configuration, and ``match.port`` is compared with the server's *written* 
 never the pod's default one asked here.
 
 Not modelled (documented limits): the route configurations of ``bind`` listeners, ``exportTo``
-(every VirtualService is treated as exported everywhere), ``sourceNamespace`` (treated as
+for a workload whose namespace the input does not tell (every VirtualService is then treated
+as exported to it; otherwise it is checked), ``sourceNamespace`` (treated as
 matching), delegate VirtualServices, ``PILOT_SCOPE_GATEWAY_TO_NAMESPACE``, query-parameter
 matches (the probe request has no query string), and HTTP servers sharing a port with an
 earlier TLS/HTTPS server.
@@ -65,7 +66,7 @@ This module builds the route configuration (``pilot/pkg/networking/core/gateway.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,12 +158,14 @@ def build_route_config(
     ingress: IngressOptions = DEFAULT_INGRESS,
     extra_ingresses: Sequence[Mapping[str, Any]] = (),
     port_map: Mapping[int, int] | None = None,
+    proxy_namespace: str = "",
 ) -> RouteConfig:
     """istiod's ``http.<port>`` for a gateway workload labelled ``pod_labels`` (``resources``
     read already, or not; ``extra_ingresses`` added to them). ``port`` is the listener's
     port; ``port_map`` translates a written server port to it (``resolvePorts``: the
     targetPort of the Service port of that number among the Services selecting the pods; a
-    port no Service maps stays as written)."""
+    port no Service maps stays as written); ``proxy_namespace``: the pods' namespace, which
+    VirtualServices must be exported to ("" unknown: every one counts)."""
     translate = port_map or {}
     source = resources if isinstance(resources, RoutingInput) else RoutingInput(resources)
     gateways, services = source.collect(ingress, extra_ingresses)
@@ -219,7 +222,13 @@ def build_route_config(
                              f"servers are dropped")
 
     by_gateway: dict[str, list[_VirtualService]] = {}
-    for vs in services:
+    # ``VirtualServicesForGateway`` (pilot/pkg/model/push_context.go): private, then exported
+    # to the proxy's namespace by name, then public; each in creation order (stable sort).
+    ordered: Iterable[_VirtualService] = services
+    if proxy_namespace and any(vs.export_to for vs in services):
+        ordered = sorted((vs for vs in services if vs.visibility(proxy_namespace) is not None),
+                         key=lambda v: v.visibility(proxy_namespace) or 0)
+    for vs in ordered:
         for g in vs.gateways:
             if g != "mesh":
                 by_gateway.setdefault(g, []).append(vs)

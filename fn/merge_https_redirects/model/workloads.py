@@ -64,6 +64,9 @@ class Workload(NamedTuple):
     labels: Labels
     assumed: bool = False
     ports: tuple[tuple[int, int], ...] = ()
+    #: the pods' namespace where the input tells it ("" unknown): what ``exportTo`` is
+    #: checked against
+    namespace: str = ""
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -298,7 +301,8 @@ def collect(
             pod_labels = found[1]
             local = [s for s in services if s.namespace == ns]
             known.append(Workload(f"{v.get('kind')} {ns}/{name}", _sorted_labels(pod_labels),
-                                  False, _port_map(local, pod_labels, _container_ports(pod_spec))))
+                                  False, _port_map(local, pod_labels, _container_ports(pod_spec)),
+                                  ns))
         if not known:
             for v in values:
                 if is_istio_operator(v):

@@ -177,7 +177,8 @@ class Proof:
         for i, listener in enumerate(self.listeners):
             w = self.workloads[listener.workload]
             yield i, build_route_config(source, w.label_map, listener.port,
-                                        ingress=self.options.ingress, port_map=w.port_map)
+                                        ingress=self.options.ingress, port_map=w.port_map,
+                                        proxy_namespace=w.namespace)
 
     def _keys(self, source: RoutingInput) -> list[list[Key]]:
         return [[_key(config.answer(h, "/")) for h in self.hosts]

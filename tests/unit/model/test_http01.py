@@ -398,3 +398,35 @@ def test_a_solver_without_class_gets_the_default_ingress_class() -> None:
     assert v.verdict == "pass", v.cause
     v = only(check([no_class, certificate(HOST), ISTIO_CLASS, dedicated_gateway()]))
     assert v.verdict == "out-of-scope"  # no default class: not Istio's
+
+
+def test_a_virtual_service_not_exported_to_the_gateway_namespace_does_not_bind() -> None:
+    """``exportTo: ["."]`` in shop: gateway pods in istio-system do not see it
+    (``VirtualServicesForGateway``); exported to istio-system, or everywhere, they do."""
+    from merge_https_redirects.model.routing import build_route_config
+
+    plain = {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+             "metadata": {"name": "shop", "namespace": "istio-system"},
+             "spec": {"selector": {"istio": "ingressgateway"}, "servers": [
+                 {"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                  "hosts": [HOST]}]}}
+
+    def app(export_to: list[str] | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"hosts": [HOST], "gateways": ["istio-system/shop"],
+                                "http": [{"route": [{"destination": {"host": "web"}}]}]}
+        if export_to is not None:
+            spec["exportTo"] = export_to
+        return {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+                "metadata": {"name": "app", "namespace": "shop"}, "spec": spec}
+
+    def answer(export_to: list[str] | None, proxy_namespace: str) -> str:
+        config = build_route_config([plain, app(export_to)], {"istio": "ingressgateway"},
+                                    proxy_namespace=proxy_namespace)
+        return config.answer(HOST, "/").kind
+
+    assert answer(None, "istio-system") == "route"
+    assert answer(["*"], "istio-system") == "route"
+    assert answer(["istio-system"], "istio-system") == "route"
+    assert answer(["."], "istio-system") == "404"
+    assert answer(["."], "shop") == "route"
+    assert answer(["."], "") == "route"  # the pods' namespace unknown: counted as exported
