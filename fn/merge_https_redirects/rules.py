@@ -97,6 +97,10 @@ _RULES = [
     Rule("MHR027", "issuer-setting-overridden", "warning",
          "An issuer of the `issuers` setting is also in the input: the input's copy is the one "
          "judged."),
+    Rule("MHR028", "assumed-workload-unselected", "warning",
+         "A name passed on an assumed gateway workload that none of the bundle's Gateways "
+         "selects: whether the real pods carry those labels (and the bundle's redirects apply "
+         "to them) is unknown; set gatewayLabels."),
     Rule("MHR030", "route-redirect-added", "info",
          "A gateway workload's redirect is served by routes (strategy `route`, or `auto` where "
          "the simulation refused the dedicated `*` Gateway): a plain Gateway for the redirected "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from merge_https_redirects.check.report import check_results, explain_table
 from merge_https_redirects.config import Config, check_options
 from merge_https_redirects.model import http01
+from merge_https_redirects.model.gateway import is_subset
+from merge_https_redirects.model.workloads import gateway_selectors
 from merge_https_redirects.results import ResourceRef, Result
 from merge_https_redirects.rewrite.proof import after_values, merge
 from merge_https_redirects.rewrite.resources import Outcome, Resource, values_of
@@ -20,6 +23,7 @@ def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     options = check_options(config)
     verdicts = http01.check(values, options)
     outcome.results.extend(check_results(verdicts, config.fail_on_unknown))
+    outcome.results.extend(_unselected_assumptions(values, options, verdicts))
     _, overridden = http01.issuers_with(values, options)
     for issuer in overridden:
         outcome.results.append(Result(
@@ -32,6 +36,23 @@ def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
 
 #: The results that say which shape serves a workload's redirect, and why.
 STRATEGY_RULES = ("MHR002", "MHR003", "MHR030", "MHR031")
+
+
+def _unselected_assumptions(values: Sequence[Mapping[str, Any]], options: http01.CheckOptions,
+                            verdicts: Sequence[http01.NameVerdict]) -> list[Result]:
+    """A pass judged on assumed pods that none of the bundle's own Gateways selects proves
+    little (a bundle whose only Gateway selects ``app: rancher-ingressgateway`` passed on the
+    assumed ``istio=ingressgateway`` pods): say so."""
+    if not any(v.verdict == "pass" for v in verdicts):
+        return []
+    selectors = [dict(s) for s in gateway_selectors(values)]
+    out = []
+    for w in http01.gateway_workloads(values, options):
+        if w.assumed and not any(is_subset(s, w.label_map) for s in selectors):
+            out.append(Result(rule("MHR028"), (
+                f"the names that pass were judged on {w.describe()}, which none of the "
+                "bundle's Gateways selects: set gatewayLabels to the gateway pods' labels")))
+    return out
 
 
 def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
