@@ -11,7 +11,7 @@ then ``*``; the port in the Host header is ignored, ``IgnorePortInHostMatching``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -182,6 +182,23 @@ class RedirectCause:
         return f"{self.server.ref} has httpsRedirect and serves {self.vs.ref} for {self.host}"
 
 
+def _causes_text(causes: Sequence[RedirectCause]) -> str:
+    """The servers that set ``require_tls``, each named once (with every VirtualService it
+    serves for the host)."""
+    by_server: dict[str, list[RedirectCause]] = {}
+    for cause in causes:
+        by_server.setdefault(cause.server.ref, []).append(cause)
+    parts = []
+    for ref, found in by_server.items():
+        services = list(dict.fromkeys(c.vs.ref for c in found if c.vs is not None))
+        hosts = ", ".join(dict.fromkeys(c.host for c in found))
+        if services:
+            parts.append(f"{ref} has httpsRedirect and serves {', '.join(services)} for {hosts}")
+        else:
+            parts.append(f"{ref} has httpsRedirect for host {hosts}")
+    return "; ".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class MergedServer:
     """A server that went into ``http.<port>``."""
@@ -266,7 +283,7 @@ class RouteConfig:
                           f"{self.name} has no virtual host (blackhole): no VirtualService is "
                           f"bound to the Gateways serving port {self.port}")
         if vh.require_tls:
-            causes = "; ".join(str(c) for c in vh.redirected_by)
+            causes = _causes_text(vh.redirected_by)
             return Answer("redirect", vh.domain, REQUIRE_TLS_REDIRECT,
                           f"virtual host {vh.domain} requires TLS: {causes}")
         request_path = path.split("?", 1)[0] or "/"

@@ -516,3 +516,29 @@ def test_match_port_is_compared_with_the_written_port() -> None:
               vs("v", ["a.com"], ["gw"], route("on-80", {"port": 80}), route("rest"))]
     answer = build_route_config(bundle, INGRESS_GW, 8080, port_map={80: 8080}).answer("a.com")
     assert answer.destination == "on-80:80"
+
+
+def test_a_redirect_cause_names_each_server_once() -> None:
+    """Two VirtualServices served by one redirect server: the server is named once, with
+    both (issue 16: "causes name each contributing server once")."""
+    from merge_https_redirects.model.routing import build_route_config
+
+    gateway = {"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway",
+               "metadata": {"name": "shop", "namespace": "shop"},
+               "spec": {"selector": {"istio": "ingressgateway"}, "servers": [
+                   {"port": {"number": 80, "name": "http", "protocol": "HTTP"},
+                    "hosts": ["shop.example.com"], "tls": {"httpsRedirect": True}}]}}
+
+    def vs(name: str, prefix: str) -> dict[str, object]:
+        return {"apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+                "metadata": {"name": name, "namespace": "shop"},
+                "spec": {"hosts": ["shop.example.com"], "gateways": ["shop"],
+                         "http": [{"match": [{"uri": {"prefix": prefix}}],
+                                   "route": [{"destination": {"host": name}}]}]}}
+
+    config = build_route_config([gateway, vs("a", "/a"), vs("b", "/b")],
+                                {"istio": "ingressgateway"})
+    cause = config.answer("shop.example.com", "/").cause
+    assert cause.count("Gateway shop/shop spec.servers[0]") == 1, cause
+    assert "VirtualService shop/a" in cause
+    assert "VirtualService shop/b" in cause
