@@ -256,3 +256,36 @@ def test_nested_packages_with_different_copies_fail_loudly(
     assert "MHR013" in done.stderr
     assert "a/gateway.yaml" in done.stderr
     assert "b/gateway.yaml" in done.stderr
+
+
+CHECK_GOLDENS = sorted(p.name for p in GOLDEN.iterdir() if p.name.startswith("check-"))
+
+
+@pytest.mark.parametrize("case", CHECK_GOLDENS)
+def test_check_goldens_through_the_kpt_validator(kpt_bin: Path, function_bin: Path,
+                                                 tmp_path: Path, case: str) -> None:
+    """Issue 16: every check-mode golden case through ``kpt fn render`` with the function as a
+    validator: the render fails exactly when the golden exits 1, with the same error rules, and
+    never changes a file."""
+    source = GOLDEN / case
+    pkg = tmp_path / case
+    pkg.mkdir()
+    (pkg / "bundle.yaml").write_text((source / "input.yaml").read_text())
+    config = yaml.safe_load((source / "config.yaml").read_text())
+    config.setdefault("metadata", {}).setdefault("annotations", {})[
+        "config.kubernetes.io/local-config"] = "true"
+    (pkg / "check.yaml").write_text(yaml.safe_dump(config))
+    (pkg / "Kptfile").write_text(
+        "apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: check\n  annotations:\n"
+        '    config.kubernetes.io/local-config: "true"\npipeline:\n  validators:\n'
+        f"    - exec: {function_bin}\n      configPath: check.yaml\n")
+    before = {p.name: p.read_bytes() for p in pkg.iterdir()}
+    done = _kpt(kpt_bin, "fn", "render", "--allow-exec", str(pkg), cwd=tmp_path)
+    expected_code = int((source / "exit_code").read_text()) if (source / "exit_code").exists() \
+        else 0
+    assert (done.returncode != 0) == (expected_code != 0), done.stdout + done.stderr
+    results = yaml.safe_load((source / "results.yaml").read_text()) or []
+    for r in results:
+        if r.get("severity") == "error":
+            assert r["tags"]["rule"] in done.stdout + done.stderr
+    assert {p.name: p.read_bytes() for p in pkg.iterdir()} == before

@@ -151,8 +151,12 @@ def _checker_annotation(key: Any) -> bool:
     """Annotations the rewrite or the HTTP-01 checker reads (cert-manager's, Istio's, the
     Ingress class); the rest (kpt bookkeeping, last-applied-configuration...) stays text."""
     return isinstance(key, str) and (
-        "cert-manager.io" in key or "istio.io" in key or key == "kubernetes.io/ingress.class"
-    )
+        "cert-manager.io" in key or "istio.io" in key or key in _CLASS_ANNOTATIONS)
+
+
+#: The Ingress class of an Ingress, and the default-class mark of an IngressClass.
+_CLASS_ANNOTATIONS = frozenset({"kubernetes.io/ingress.class",
+                                "ingressclass.kubernetes.io/is-default-class"})
 
 
 def _is_inject_template(key: Any) -> bool:
