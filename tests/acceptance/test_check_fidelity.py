@@ -53,3 +53,13 @@ def test_check_mode_fails_on_names_it_cannot_judge(function_bin: Path) -> None:
     assert done.returncode == 1
     assert "2 unknown" in done.stderr
     assert done.stderr.count("error MHR026") == 2
+
+
+def test_explain_warns_when_a_pass_rests_on_assumed_pods(function_bin: Path) -> None:
+    """The bundle's only Gateway selects app=rancher-ingressgateway: the pass on the assumed
+    istio=ingressgateway pods is said to be an assumption."""
+    done = _run(function_bin, "explain",
+                str(GOLDEN / "check-assumed-workload-unselected" / "input.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert "warning MHR028" in done.stderr
+    assert "| pass |" in done.stdout

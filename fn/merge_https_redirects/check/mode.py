@@ -59,7 +59,8 @@ def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
             ) -> tuple[str, list[Result]]:
     """The before/after table of the proven rewrite, then per workload the strategy chosen
     and why (``auto``: the `*` Gateway where the simulation proves it, else routes); and the
-    error results (refusals name, per shape, the host whose answer would change)."""
+    findings for stderr: the error results (refusals name, per shape, the host whose answer
+    would change) and a warning when a pass rests on assumed pods no Gateway selects."""
     options = check_options(config)
     outcome = merge(resources, config, other_paths)
     before = http01.check(values_of(resources), options)
@@ -69,10 +70,12 @@ def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
     refusal = next((r.rule.id for r in outcome.results
                     if r.rule.id in ("MHR008", "MHR009", "MHR011")), None)
     text = explain_table(before, after, refusal)
+    notes = [r for r in outcome.results if r.level == "error"]
+    notes += _unselected_assumptions(values_of(resources), options, [*before, *after])
     if lines:
         text += (f"\nStrategy (`{config.strategy}`) per gateway workload:\n\n"
                  + "\n".join(lines) + "\n")
-    return text, [r for r in outcome.results if r.level == "error"]
+    return text, notes
 
 
 def _strategy_of(rule_id: str) -> str:

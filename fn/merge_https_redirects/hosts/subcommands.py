@@ -93,9 +93,9 @@ def explain_main(argv: list[str]) -> int:
     except BundleError as exc:
         sys.stderr.write(f"error MHR101 {exc}\n")
         return 1
-    table, errors = explain(resources, config, other_paths)
+    table, findings = explain(resources, config, other_paths)
     sys.stdout.write(table + "\n")
-    for result in errors:
+    for result in findings:
         sys.stderr.write(result.one_line() + "\n")
     # a refused rewrite is a failure here too: the table is not a plan that can be applied
-    return 1 if errors else 0
+    return 1 if any(r.level == "error" for r in findings) else 0
