@@ -73,9 +73,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _relaid(text: str, wide: bool) -> str:
-    events = reblock.parse_events(text)
-    root = next(i for i, e in enumerate(events) if isinstance(e, yaml.DocumentStartEvent)) + 1
-    return "\n".join(reblock.Reblock(text, events, wide).node(root, 0)) + "\n"
+    layout, root = reblock.Reblock.of_document(text, wide)
+    return "\n".join(layout.node(root, 0)) + "\n"
 
 
 @given(flow_documents(), st.booleans())
@@ -92,9 +91,8 @@ def test_a_relaid_document_reads_the_same_in_both_versions(text: str, wide: bool
 
 def test_an_anchor_of_a_removed_entry_moves_to_its_first_use() -> None:
     text = "{s: [{h: &h [a, on]}, {h: *h}, {h: *h}]}\n"
-    events = reblock.parse_events(text)
-    root = next(i for i, e in enumerate(events) if isinstance(e, yaml.DocumentStartEvent)) + 1
-    out = "\n".join(reblock.Reblock(text, events, False).node(root, 0, [("s", 0)])) + "\n"
+    layout, root = reblock.Reblock.of_document(text, False)
+    out = "\n".join(layout.node(root, 0, [("s", 0)])) + "\n"
     assert out.count("&h") == 1
     assert out.count("*h") == 1
     assert yaml.safe_load(out) == {"s": [{"h": ["a", True]}, {"h": ["a", True]}]}

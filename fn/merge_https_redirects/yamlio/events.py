@@ -11,7 +11,14 @@ import yaml
 from yaml import events as ev
 
 from .scalars import _resolved_key
-from .text import MAX_DEPTH, Wanted, YamlError, _line_end, _line_start, _mark, _yaml_error
+from .text import (
+    MAX_DEPTH,
+    Wanted,
+    YamlError,
+    _mark,
+    _yaml_error,
+    item_text,
+)
 
 try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the same events.
     from yaml import CSafeLoader as _Loader
@@ -324,8 +331,7 @@ class _DuplicateKeys:
 def reparse_item(text: str, start: int, end: int) -> list[Any]:
     """The events of the item at ``text[start:end]`` parsed again, with the marks of ``text``
     (for an item read as a :class:`_Skeleton` that turns out to be needed whole)."""
-    line_start = _line_start(text, start)
-    local = " " * (start - line_start) + text[start : _line_end(text, end)]
+    line_start, local = item_text(text, start, end)
     lines_before = text.count("\n", 0, line_start)
     loader = _Loader(local)
     out: list[Any] = []

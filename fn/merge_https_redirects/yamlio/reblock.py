@@ -52,6 +52,13 @@ def _removal_tree(remove: Sequence[Path]) -> dict[Any, Any]:
 class Reblock:
     """Lays out nodes of one document's events (``events`` index the same ``text``)."""
 
+    @classmethod
+    def of_document(cls, text: str, wide: bool) -> tuple[Reblock, int]:
+        """A layout of ``text``'s events and the position of its first document's root."""
+        events = parse_events(text)
+        root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+        return cls(text, events, wide), root
+
     def __init__(self, text: str, events: Sequence[Any], wide: bool) -> None:
         self.text = text
         self.events = events

@@ -12,7 +12,15 @@ from yaml import events as ev
 from .build import _alias_nodes, _Builder, _register_anchors, _skip, loads
 from .events import _HEAD_KEYS, _META_KEYS, _Events, reparse_item
 from .scalars import _resolved_key
-from .text import Wanted, YamlError, _end, _line_end, _line_start, _mark, _start, _start_column
+from .text import (
+    Wanted,
+    YamlError,
+    _end,
+    _mark,
+    _start,
+    _start_column,
+    item_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,8 +135,7 @@ class Bundle:
     def load_full(self, item: Item) -> Any:
         """The item's whole value, read again from its text (raises :class:`YamlError`)."""
         text = self.text
-        line_start = _line_start(text, item.start)
-        local = " " * (item.start - line_start) + text[item.start : _line_end(text, item.end)]
+        line_start, local = item_text(text, item.start, item.end)
         try:
             return loads(local)
         except YamlError as exc:

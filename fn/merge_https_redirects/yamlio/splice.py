@@ -12,7 +12,7 @@ from yaml import events as ev
 from .emit import dumps
 from .events import _Events
 from .scan import Bundle, Item, _dash_before
-from .text import Path, YamlError, _line_end, _line_start, _start
+from .text import Path, YamlError, _line_end, _line_start, _start, item_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -365,15 +365,11 @@ def _relaid_item(bundle: Bundle, item: Item, remove: Sequence[Path], newline: st
     """An edited item whose text cannot be cut (e.g. a removed entry defines an anchor a kept
     one uses), laid out again in block style with every scalar as written (see
     :mod:`.reblock`): a block-sequence entry at ``dash_indent``, else a document body."""
-    text = bundle.text
-    line_start = _line_start(text, item.start)
-    local = " " * (item.start - line_start) + text[item.start : _line_end(text, item.end)]
-    try:
-        from . import reblock  # only for layouts a splice cannot write
+    _, local = item_text(bundle.text, item.start, item.end)
+    from . import reblock  # only for layouts a splice cannot write
 
-        events = reblock.parse_events(local)
-        root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
-        layout = reblock.Reblock(local, events, bundle.wide_sequences)
+    try:
+        layout, root = reblock.Reblock.of_document(local, bundle.wide_sequences)
         lines = (layout.node(root, 0, remove) if dash_indent is None
                  else layout.entry(root, dash_indent, remove))
     except (yaml.YAMLError, reblock.ReblockError) as exc:
@@ -394,12 +390,11 @@ def _reemit_resource_list(
     inside flow collections are lost."""
     text = bundle.text
     wide = bundle.wide_sequences
-    try:
-        from . import reblock
+    from . import reblock
 
-        events = reblock.parse_events(text)
-        layout = reblock.Reblock(text, events, wide)
-        root = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+    try:
+        layout, root = reblock.Reblock.of_document(text, wide)
+        events = layout.events
         out: list[str] = []
         entry_indent = 2 if wide else 0
         seen_results = False

@@ -180,3 +180,11 @@ def _line_end(text: str, offset: int) -> int:
     """Offset just after the newline ending the line that contains ``offset - 1``."""
     nl = text.find("\n", max(offset - 1, 0))
     return len(text) if nl < 0 else nl + 1
+
+
+def item_text(text: str, start: int, end: int) -> tuple[int, str]:
+    """The lines of the node at ``text[start:end]`` as a document of their own, the first line
+    padded so that columns (and so offsets from its line start) stay those of ``text``; and
+    where its first line starts."""
+    line_start = _line_start(text, start)
+    return line_start, " " * (start - line_start) + text[start : _line_end(text, end)]
