@@ -7,7 +7,7 @@ Input forms (chosen from the arguments and stdin):
 - PATH... → files and directories (``-`` is stdin); ``--in-place`` rewrites them.
 
 Subcommands: ``explain PATH...``, ``chart [PATH...] --output DIR``,
-``install-kustomize-plugin [--dir DIR]``.
+``install-kustomize-plugin [--dir DIR]``, ``install-helm-plugin [--helm PATH]``.
 """
 
 from __future__ import annotations
@@ -26,29 +26,34 @@ if TYPE_CHECKING:
     from typing import Any
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin", "check")
+SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin", "install-helm-plugin", "check")
 #: Where to write the findings when the host passes no arguments (Helm 4 plugins, Argo CD).
 REPORT_ENV = "MHR_REPORT"
+DOCS_URL = "https://github.com/merge-https-redirects/merge-https-redirects#readme"
 
 
 def _help_epilog() -> str:
-    from merge_https_redirects.config import API_VERSION, KIND, reference_markdown
-    from merge_https_redirects.rules import rules_table
+    from merge_https_redirects.config import API_VERSION, KIND, reference_text
+    from merge_https_redirects.rules import rules_text
 
     return f"""\
 input forms:
-  stdin ResourceList        KRM function (kpt fn eval/render, kustomize): ResourceList out
-  stdin YAML stream         stream filter (helm --post-renderer, Argo CD): stream out,
-                            findings on stderr
-  PATH...                   files/directories (*.yaml, *.yml, recursive; '-' = stdin)
+  stdin ResourceList  KRM function (kpt fn eval/render, kustomize):
+                      ResourceList out
+  stdin YAML stream   stream filter (helm --post-renderer, Argo CD):
+                      stream out, findings on stderr
+  PATH...             files/directories (*.yaml, *.yml, recursive; '-' = stdin)
 
 subcommands:
-  check PATH...                       mode check on files: the findings on stdout,
-                                      exit 1 when an HTTP-01 challenge would fail
-  explain PATH...                     per DNS name: issuer, solver, HTTP-01 verdict
-                                      before and after the rewrite (Markdown table)
-  chart [PATH...] --output DIR        write a Helm chart holding the dedicated Gateways
-  install-kustomize-plugin [--dir D]  install the legacy kustomize exec plugin
+  check PATH...                  mode check on files: findings on stdout, exit 1
+                                 when an HTTP-01 challenge would fail
+  explain PATH...                per DNS name: issuer, solver, HTTP-01 verdict
+                                 before and after the rewrite (Markdown table)
+  chart [PATH...] --output DIR   write a Helm chart of the dedicated Gateways
+  install-kustomize-plugin [--dir D]
+                                 install the legacy kustomize exec plugin
+  install-helm-plugin [--helm PATH]
+                                 install the Helm 4 post-renderer plugin
 
 exit codes: 0 ok, 1 error results (or warnings with failOn: warning) or refused
 input, 2 usage error
@@ -58,10 +63,14 @@ FunctionConfig: a ConfigMap (data values are strings) or
   kind: {KIND}
   metadata: {{name: merge-https-redirects}}
   <field>: <value>
-{reference_markdown()}
+fields:
+{reference_text()}
 
-Findings (stable IDs, in each result's tags.rule):
-{rules_table()}
+findings (stable IDs, in each result's tags.rule):
+{rules_text()}
+
+full reference (sections FunctionConfig and Results):
+  {DOCS_URL}
 """
 
 
@@ -71,12 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="merge-https-redirects",
         description=(
-            "Make cert-manager HTTP-01 challenges pass through Istio: remove port-80 "
-            "httpsRedirect servers and serve the redirect from one dedicated Gateway "
+            "Make cert-manager HTTP-01 challenges pass through Istio: remove port-80\n"
+            "httpsRedirect servers and serve the redirect from one dedicated Gateway\n"
             '(hosts ["*"]) per gateway workload, proven by simulating istiod and Envoy.'
         ),
         epilog=_help_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        # 80 columns whatever the terminal: the text is laid out for that width.
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog, width=80),
     )
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="files or directories to read ('-' = stdin); none: read stdin")
@@ -321,6 +331,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
                 raise chart.ChartError(str(exc)) from None
 
         return chart.main(argv, plan=plan)
+    if name == "install-helm-plugin":
+        from merge_https_redirects.hosts import helm_plugin
+
+        return helm_plugin.main(argv)
     from merge_https_redirects.hosts import kustomize_plugin
 
     return kustomize_plugin.main(argv)

@@ -496,6 +496,25 @@ def reference_markdown() -> str:
     return "\n".join(lines)
 
 
+def reference_text(width: int = 80) -> str:
+    """The FunctionConfig fields for ``--help``: plain text, at most ``width`` columns."""
+    import textwrap
+
+    lines: list[str] = []
+    for f in FIELDS:
+        for text, indent in ((f"{f.name} (default {_plain(f.default)})", "  "),
+                             (f"type: {_plain(f.type)}", "      "),
+                             (_plain(f.meaning), "      ")):
+            lines += textwrap.wrap(text, width, initial_indent=indent,
+                                   subsequent_indent=indent + "  " * (indent == "  "),
+                                   break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("`", "")
+
+
 def check_options(config: Config) -> CheckOptions:
     """The HTTP-01 check's view of a functionConfig."""
     from merge_https_redirects.model.http01 import CheckOptions

@@ -129,3 +129,8 @@ def rules_table() -> str:
     lines = ["| ID | name | severity | meaning |", "| --- | --- | --- | --- |"]
     lines += [f"| {r.id} | {r.name} | {r.severity} | {r.doc} |" for r in _RULES]
     return "\n".join(lines)
+
+
+def rules_text() -> str:
+    """One line per rule for ``--help`` (ID, name, severity): fits 80 columns."""
+    return "\n".join(f"  {r.id}  {r.name:<38} {r.severity}" for r in _RULES)

@@ -34,6 +34,8 @@ from _integrations import (
     workspace,
 )
 
+from merge_https_redirects import __version__
+
 INSTALL = "helm plugin install integrations/helm-postrenderer"
 TEMPLATE = "helm template shop examples/helm-chart --post-renderer merge-https-redirects"
 TEMPLATE_CONFIG = (
@@ -86,7 +88,8 @@ def _install(root: Path, env: dict[str, str]) -> None:
     done = run(INSTALL, root, env)
     assert done.returncode == 0, done.stderr
     listed = run("helm plugin list", root, env)
-    assert re.search(r"^merge-https-redirects\s+0\.1\.0\s+postrenderer/v1", listed.stdout, re.M), (
+    line = rf"^merge-https-redirects\s+{re.escape(__version__)}\s+postrenderer/v1"
+    assert re.search(line, listed.stdout, re.M), (
         listed.stdout)
 
 

@@ -1,13 +1,16 @@
-"""The container image, checked statically (no Docker engine runs here).
+"""The container image, checked statically (tests/acceptance/test_container.py builds and runs
+it with podman).
 
 What each test proves:
-- multi-stage build from one pinned slim Python base (full patch version, never `latest`);
+- multi-stage build from one pinned slim Python base (full patch version, never `latest`); the
+  wheels come from a stage the `WHEELS` build argument names (`index`: built here from the
+  package index, the default; `wheelhouse`: made on the host, for offline builds);
 - the final stage runs as a numeric non-root user, does not write bytecode (read-only root file
   system), and its ENTRYPOINT is the console script declared in pyproject.toml, reachable through
   the PATH of the virtualenv the build stage created and the final stage copies;
 - the install step builds the wheel from this repository's sources and installs that wheel (not
-  a package from an index); build and run-time dependencies are pinned with `==` and the pins
-  satisfy pyproject.toml;
+  a package from an index); build and run-time dependencies are pinned with `==` in
+  container/constraints.txt and the pins satisfy pyproject.toml;
 - the build context (.dockerignore) holds every file the COPY steps and the package build need
   and nothing heavy (.venv, .git, .tools);
 - a wheel built from exactly that context contains the package and the console script.
@@ -93,11 +96,22 @@ def _pyproject(repo_root: Path) -> dict[str, Any]:
     return tomllib.loads((repo_root / "pyproject.toml").read_text(encoding="utf-8"))
 
 
+def _stage(stages: list[Stage], name: str) -> Stage:
+    (stage,) = [s for s in stages if s.name == name]
+    return stage
+
+
 def test_multi_stage_from_a_pinned_slim_python(repo_root: Path) -> None:
     global_args, stages = _parse(repo_root)
     assert len(stages) >= 2
+    names = {s.name for s in stages if s.name}
     for stage in stages:
         base = stage.base
+        if base.startswith("wheels-"):  # FROM wheels-${WHEELS}: a stage, chosen by WHEELS
+            assert base == "wheels-${WHEELS}", base
+            assert f"wheels-{global_args['WHEELS']}" in names
+            assert {"wheels-index", "wheels-wheelhouse"} <= names
+            continue
         var = re.fullmatch(r"\$\{?(\w+)\}?", base)
         if var:
             base = global_args[var.group(1)]
@@ -105,7 +119,7 @@ def test_multi_stage_from_a_pinned_slim_python(repo_root: Path) -> None:
         assert match, f"base image {base!r} must be a slim Python pinned to a patch version"
         requires = SpecifierSet(_pyproject(repo_root)["project"]["requires-python"])
         assert requires.contains(match.group(1)), (base, str(requires))
-    assert stages[0].name is not None, "the build stage must be named for COPY --from"
+    assert global_args["WHEELS"] == "index", "docker build . must work unchanged for users"
 
 
 def test_final_stage_runs_the_console_script_as_non_root(repo_root: Path) -> None:
@@ -127,53 +141,63 @@ def test_final_stage_runs_the_console_script_as_non_root(repo_root: Path) -> Non
     venv_bins = [p for p in env["PATH"].split(":") if p.endswith("/bin") and p.startswith("/opt")]
     assert venv_bins, "the virtualenv's bin must be on PATH"
     venv = venv_bins[0][: -len("/bin")]
-    assert any(args.split()[-2:] == [venv, venv] or args.endswith(f"{venv} {venv}")
-               for args in final.all("COPY") if args.startswith("--from=")), (
+    assert any(args == f"--from=build {venv} {venv}" for args in final.all("COPY")), (
         "the final stage must copy the virtualenv built in the build stage")
-    build_runs = " ".join(stages[0].all("RUN"))
-    assert f"python -m venv {venv}" in build_runs
+    build_runs = " ".join(_stage(stages, "build").all("RUN"))
+    assert f"python3 -m venv {venv}" in build_runs
+
+
+def test_version_label_is_the_package_version(repo_root: Path) -> None:
+    from merge_https_redirects import __version__
+
+    _, stages = _parse(repo_root)
+    labels = " ".join(stages[-1].all("LABEL"))
+    assert f'org.opencontainers.image.version="{__version__}"' in labels
 
 
 def test_install_step_installs_the_wheel_built_here(repo_root: Path) -> None:
     _, stages = _parse(repo_root)
-    build = stages[0]
-    runs = " && ".join(build.all("RUN"))
-    steps = [s.strip() for s in runs.split("&&")]
-    wheel = [s for s in steps if " wheel " in f" {s} " and "pip" in s]
-    assert any(s.split()[-1] == "." and "--no-deps" in s for s in wheel), (
+    index = _stage(stages, "wheels-index")
+    steps = [s.strip() for s in " && ".join(index.all("RUN")).split("&&")]
+    assert any(s.endswith("pip wheel --wheel-dir /wheels .") for s in steps), (
         "the wheel must be built from the copied repository sources")
-    installed = [s.split("pip install", 1)[1] for s in steps if "pip install" in s]
-    package_installs = [args for args in installed if "merge" in args]
-    assert package_installs, "the built wheel must be installed"
-    for args in package_installs:
-        assert args.split() == ["/wheels/merge_https_redirects-*.whl"], (
-            f"install the wheel built here, nothing from an index: {args}")
-    copied = " ".join(a for a in build.all("COPY") if not a.startswith("--from"))
-    for needed in ("pyproject.toml", "fn/"):
+    assert _stage(stages, "wheels-wheelhouse").all("COPY") == ["build/wheelhouse/ /wheels/"]
+    build = _stage(stages, "build")
+    assert build.all("COPY") == ["--from=wheels /wheels /wheels"]
+    steps = [s.strip() for s in " && ".join(build.all("RUN")).split("&&")]
+    installs = [s.split("pip install", 1)[1].split() for s in steps if "pip install" in s]
+    assert installs, "the wheel must be installed"
+    for args in installs:
+        assert "--no-index" in args, f"install from the wheels, nothing from an index: {args}"
+        assert args[-1] == "merge-https-redirects"
+    copied = " ".join(a for a in index.all("COPY") if not a.startswith("--from"))
+    for needed in ("pyproject.toml", "fn/", "LICENSE"):
         assert needed in copied
     readme = _pyproject(repo_root)["project"].get("readme")
     if readme:
         assert readme in copied, "setuptools needs the readme named in pyproject.toml"
 
 
-def _constraints(stage: Stage) -> dict[str, str]:
-    text = " ".join(stage.all("RUN"))
+def _constraints(repo_root: Path) -> dict[str, str]:
+    text = (repo_root / "container" / "constraints.txt").read_text(encoding="utf-8")
     return {name.lower(): version for name, version in
-            re.findall(r"'([A-Za-z0-9_.-]+)==([0-9][^']*)'", text)}
+            re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.M)}
 
 
 def test_dependencies_are_pinned_and_satisfy_pyproject(repo_root: Path) -> None:
     _, stages = _parse(repo_root)
-    build = stages[0]
-    pins = _constraints(build)
-    assert "PIP_CONSTRAINT" in _env(build), "the pins must reach pip's isolated build too"
+    pins = _constraints(repo_root)
+    index = _stage(stages, "wheels-index")
+    assert _env(index).get("PIP_CONSTRAINT") == "/constraints.txt", (
+        "the pins must reach pip's isolated build too")
+    assert "container/constraints.txt /constraints.txt" in index.all("COPY")
     project = _pyproject(repo_root)
     requirements = [Requirement(r) for r in project["project"]["dependencies"]]
     requirements += [Requirement(r) for r in project["build-system"]["requires"]]
     requirements.append(Requirement("pip"))
     for requirement in requirements:
         name = requirement.name.lower()
-        assert name in pins, f"{name} is not pinned in the Dockerfile"
+        assert name in pins, f"{name} is not pinned in container/constraints.txt"
         assert requirement.specifier.contains(pins[name]), (name, pins[name])
 
 
@@ -213,11 +237,17 @@ def _context_files(repo_root: Path) -> list[str]:
 def test_build_context_holds_what_the_build_copies(repo_root: Path) -> None:
     rules = _dockerignore(repo_root)
     _, stages = _parse(repo_root)
-    for args in stages[0].all("COPY"):
-        *sources, _dest = args.split()
-        for source in sources:
-            assert (repo_root / source).exists(), f"COPY {source}: missing from the repository"
-            assert _in_context(source.rstrip("/"), rules), f"COPY {source}: excluded"
+    for stage in stages:
+        for args in stage.all("COPY"):
+            if args.startswith("--from="):
+                continue
+            *sources, _dest = args.split()
+            for source in sources:
+                # build/wheelhouse/ is made by tools/container_image.py before a build
+                assert source.startswith("build/") or (repo_root / source).exists(), (
+                    f"COPY {source}: missing from the repository")
+                assert _in_context(source.rstrip("/") + "/x" * source.endswith("/"), rules), (
+                    f"COPY {source}: excluded")
     for heavy in (".venv/bin/python", ".git/HEAD", ".tools/bin/helm", "tests/conftest.py"):
         assert not _in_context(heavy, rules), heavy
     context = _context_files(repo_root)
@@ -232,11 +262,10 @@ def test_wheel_builds_from_the_context(repo_root: Path, tmp_path: Path) -> None:
         target = context / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo_root / relative, target)
-    # Build isolation, as in the image: pip fetches the pinned setuptools and wheel.
-    _, stages = _parse(repo_root)
+    # Build isolation, as in the image: pip fetches the pinned setuptools.
     constraints = tmp_path / "constraints.txt"
     constraints.write_text("".join(f"{name}=={version}\n" for name, version in
-                                   _constraints(stages[0]).items() if name != "pip"))
+                                   _constraints(repo_root).items() if name != "pip"))
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
          "--wheel-dir", str(tmp_path / "wheels"), str(context)],

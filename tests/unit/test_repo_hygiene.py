@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from merge_https_redirects.config import reference_markdown
+from merge_https_redirects.config import FIELDS, reference_markdown
 from merge_https_redirects.rules import RULES, rules_table
 
 BIN = Path(sys.executable).parent
@@ -29,8 +29,11 @@ def test_help_documents_every_config_field_and_rule(function_bin: Path) -> None:
                          check=True, timeout=60).stdout
     for rule_id in RULES:
         assert rule_id in out
-    for field in ("mode", "name", "namespace", "ports", "onConflict"):
-        assert f"`{field}`" in out
+    for field in FIELDS:
+        assert f"\n  {field.name} (default " in out
+    too_wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not too_wide, f"--help must fit 80 columns: {too_wide}"
+    assert "|" not in out, "--help is plain text, no Markdown tables"
 
 
 def test_readme_has_exactly_two_setup_commands(repo_root: Path) -> None:

@@ -110,17 +110,23 @@ def _import_path_needed(python: str, env: Mapping[str, str]) -> str | None:
     return str(package_parent)
 
 
-def plugin_script(command: list[str], pythonpath: str | None = None) -> str:
-    """The executable kustomize runs: stream mode, config file from kustomize's first argument."""
-    lines = [
-        "#!/bin/sh",
-        f"{MARKER} (merge-https-redirects {__version__}).",
-        "# kustomize passes the transformer config file as $1 and the resources on stdin.",
-    ]
+def plugin_script(
+    command: list[str],
+    pythonpath: str | None = None,
+    *,
+    marker: str = MARKER,
+    comment: str = "kustomize passes the transformer config file as $1 and the resources on stdin.",
+    arguments: str = '--config "$1"',
+) -> str:
+    """The executable kustomize runs: stream mode, config file from kustomize's first argument.
+
+    The Helm plugin's launcher is the same script with its own marker and arguments.
+    """
+    lines = ["#!/bin/sh", f"{marker} (merge-https-redirects {__version__}).", f"# {comment}"]
     if pythonpath is not None:
         lines.append(f"PYTHONPATH={shlex.quote(pythonpath)}${{PYTHONPATH:+:$PYTHONPATH}}")
         lines.append("export PYTHONPATH")
-    lines.append(f'exec {shlex.join(command)} --config "$1"')
+    lines.append(f"exec {shlex.join(command)} {arguments}")
     return "\n".join(lines) + "\n"
 
 

@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 import yaml
 
+from merge_https_redirects import __version__
+
 REQUIRED = {"id", "name", "entry", "language"}
 KNOWN = REQUIRED | {
     "description", "pass_filenames", "require_serial", "types", "types_or", "files",
@@ -66,8 +68,7 @@ def test_docs_snippet_uses_existing_hooks(repo_root: Path) -> None:
     (repo,) = yaml.safe_load(snippet)["repos"]
     metadata = yaml.safe_load((repo_root / "metadata.yaml").read_text())
     assert repo["repo"] == metadata["sourceURL"]
-    version = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]["version"]
-    assert repo["rev"] == f"v{version}"
+    assert repo["rev"] == f"v{__version__}"
     hooks = _hooks(repo_root)
     for hook in repo["hooks"]:
         assert hook["id"] in hooks

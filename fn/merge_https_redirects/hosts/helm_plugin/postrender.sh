@@ -12,7 +12,19 @@
 # Nothing is ever installed or printed as a manifest in that case.
 set -u
 
-fn="${MERGE_HTTPS_REDIRECTS:-merge-https-redirects}"
+# The function to run: $MERGE_HTTPS_REDIRECTS; else the launcher that
+# `merge-https-redirects install-helm-plugin` writes beside this script (it runs the
+# installation that installed the plugin, whatever PATH holds); else the console
+# script on PATH.
+fn="${MERGE_HTTPS_REDIRECTS:-}"
+if [ -z "$fn" ]; then
+  here=$(dirname "$0")
+  if [ -x "$here/run-function" ]; then
+    fn="$here/run-function"
+  else
+    fn=merge-https-redirects
+  fi
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/merge-https-redirects.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT HUP INT TERM
 
@@ -21,7 +33,8 @@ if command -v "$fn" >/dev/null 2>&1; then
   rc=$?
 else
   printf '%s\n' "$fn: command not found; install merge-https-redirects" \
-    "(pip install merge-https-redirects) or set MERGE_HTTPS_REDIRECTS to its path" \
+    "(pipx install merge-https-redirects, then merge-https-redirects install-helm-plugin)" \
+    "or set MERGE_HTTPS_REDIRECTS to its path" \
     >"$work/err"
   rc=127
 fi
