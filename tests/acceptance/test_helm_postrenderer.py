@@ -49,6 +49,8 @@ TEMPLATE_FAILING = (
 
 #: Every documented Helm command and the test that runs it verbatim.
 DOC_COMMANDS = {
+    "merge-https-redirects install-helm-plugin": (
+        "test_release.py::test_install_helm_plugin_from_the_wheel_then_helm_post_renders"),
     INSTALL: "test_plugin_install_and_template",
     TEMPLATE: "test_plugin_install_and_template (Helm 3 form: test_helm3_stream_contract)",
     TEMPLATE_CONFIG: "test_post_renderer_args_reach_the_function",
@@ -66,6 +68,7 @@ def test_plugin_yaml_shape(repo_root: Path) -> None:
     assert plugin["type"] == "postrenderer/v1"
     assert plugin["runtime"] == "subprocess"
     assert plugin["name"] == "merge-https-redirects"
+    assert plugin["version"] == __version__
     commands = plugin["runtimeConfig"]["platformCommand"]
     assert {c["command"] for c in commands} == {"${HELM_PLUGIN_DIR}/postrender.sh"}
     script = repo_root / "integrations/helm-postrenderer/postrender.sh"

@@ -34,6 +34,8 @@ from _integrations import (
     workspace,
 )
 
+from merge_https_redirects import __version__
+
 RENDER = "kpt fn render examples/kpt-render --allow-exec --results-dir kpt-results"
 EVAL_FN_CONFIG = (
     "kpt fn eval examples/kpt-render --exec merge-https-redirects "
@@ -206,13 +208,13 @@ def test_metadata_yaml_catalog_format(repo_root: Path) -> None:
     }
     project = tomllib.loads((repo_root / "pyproject.toml").read_text())["project"]
     assert re.fullmatch(r"[a-z0-9.-]+(/[a-z0-9._-]+)+:v\d+\.\d+\.\d+", metadata["image"])
-    assert metadata["image"].endswith(f":v{project['version']}")
+    assert metadata["image"].endswith(f":v{__version__}")
     assert isinstance(metadata["description"], str)
     assert "HTTP-01" in metadata["description"]
     assert "mutator" in metadata["tags"]
     assert "validator" in metadata["tags"]
     assert all(isinstance(t, str) for t in metadata["tags"])
-    assert metadata["license"] == project["license"]["text"]
+    assert metadata["license"] == project["license"]
     assert all(re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", e) for e in metadata["emails"])
     assert metadata["sourceURL"].startswith("https://")
     for url in metadata["examplePackageURLs"]:

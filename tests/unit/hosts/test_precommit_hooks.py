@@ -63,7 +63,8 @@ def test_hooks_are_well_formed(repo_root: Path) -> None:
 
 def test_docs_snippet_uses_existing_hooks(repo_root: Path) -> None:
     text = (repo_root / "README.md").read_text(encoding="utf-8")
-    section = text.split("## pre-commit", 1)[1]
+    section = re.split(r"^#{2,3} ", text.split("### pre-commit\n", 1)[1], maxsplit=1,
+                       flags=re.M)[0]
     (snippet,) = re.findall(r"^```yaml\n(.*?)^```", section, re.M | re.S)
     (repo,) = yaml.safe_load(snippet)["repos"]
     metadata = yaml.safe_load((repo_root / "metadata.yaml").read_text())
