@@ -9,10 +9,13 @@ mode, robustness).
   with the console script under test first.
 - :func:`site_gateway` and :data:`PLAIN_CATCH_ALL_GATEWAY`: the Gateways most tests feed the
   function (one it rewrites, one it refuses).
+- :func:`argocd_generate_env` (with :func:`argocd_parameters_env`): the environment Argo CD's
+  repo-server gives a plugin's ``generate`` for an Application, as Argo CD builds it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -242,3 +245,79 @@ spec:
     - destination:
         host: default-backend.istio-system.svc.cluster.local
 """
+
+
+#: Argo CD's control-plane namespace: Applications elsewhere ("apps in any namespace") reach
+#: plugins as ``<namespace>_<name>`` (Application.InstanceName).
+ARGOCD_NAMESPACE = "argocd"
+
+
+def argocd_escaped(name: str) -> str:
+    """Argo CD's ``escaped()`` for ``PARAM_*`` names: upper-cased, anything outside
+    ``[A-Z0-9_]`` made ``_`` (pkg/apis/application/v1alpha1/types.go)."""
+    return re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
+def argocd_parameters_env(parameters: list[dict[str, Any]]) -> dict[str, str]:
+    """The variables ``ApplicationSourcePluginParameters.Environ()`` gives a plugin for an
+    Application's ``spec.source.plugin.parameters``: ``ARGOCD_APP_PARAMETERS`` (the list as
+    JSON, each entry's keys sorted as Go marshals a map) and per parameter ``PARAM_<NAME>`` (a
+    string), ``PARAM_<NAME>_<i>`` (an array) and ``PARAM_<NAME>_<KEY>`` (a map, keys escaped
+    too)."""
+    marshalled = []
+    env: dict[str, str] = {}
+    for param in parameters:
+        entry: dict[str, Any] = {"name": param["name"]}
+        base = "PARAM_" + argocd_escaped(param["name"])
+        if "string" in param:
+            entry["string"] = param["string"]
+            env[base] = param["string"]
+        if "map" in param:
+            entry["map"] = dict(param["map"] or {})
+            for key, value in entry["map"].items():
+                env[f"{base}_{argocd_escaped(key)}"] = value
+        if "array" in param:
+            entry["array"] = list(param["array"] or [])
+            for index, value in enumerate(entry["array"]):
+                env[f"{base}_{index}"] = value
+        marshalled.append(entry)
+    text = json.dumps(marshalled, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # Go's encoding/json escapes these for HTML.
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    env["ARGOCD_APP_PARAMETERS"] = text
+    return env
+
+
+def argocd_generate_env(
+    app: dict[str, Any],
+    revision: str = "0123456789abcdef0123456789abcdef01234567",
+    kube_version: str = "1.32.0",
+    api_versions: tuple[str, ...] = ("v1", "networking.istio.io/v1", "networking.istio.io/v1beta1"),
+) -> dict[str, str]:
+    """What the repo-server adds to the cmp-server's own environment for ``generate`` of an
+    Application (reposerver/repository/repository.go: newEnv, getPluginEnvs): the build
+    environment, ``KUBE_VERSION``/``KUBE_API_VERSIONS``, the plugin env as ``ARGOCD_ENV_*`` and
+    the parameters (:func:`argocd_parameters_env`)."""
+    metadata, spec = app["metadata"], app["spec"]
+    source = spec["source"]
+    name = metadata["name"]
+    namespace = metadata.get("namespace", ARGOCD_NAMESPACE)
+    plugin = source.get("plugin") or {}
+    env = {
+        "ARGOCD_APP_NAME": name if namespace == ARGOCD_NAMESPACE else f"{namespace}_{name}",
+        "ARGOCD_APP_NAMESPACE": spec["destination"].get("namespace", ""),
+        "ARGOCD_APP_PROJECT_NAME": spec.get("project", "default"),
+        "ARGOCD_APP_REVISION": revision,
+        "ARGOCD_APP_REVISION_SHORT": revision[:7],
+        "ARGOCD_APP_REVISION_SHORT_8": revision[:8],
+        "ARGOCD_APP_SOURCE_REPO_URL": source["repoURL"],
+        "ARGOCD_APP_SOURCE_PATH": source.get("path", ""),
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": source.get("targetRevision", ""),
+        "KUBE_VERSION": kube_version,
+        "KUBE_API_VERSIONS": ",".join(api_versions),
+    }
+    for entry in plugin.get("env") or []:
+        env[f"ARGOCD_ENV_{entry['name']}"] = entry["value"]
+    env.update(argocd_parameters_env(plugin.get("parameters") or []))
+    return env

@@ -12,7 +12,8 @@ What each test proves:
 - generate on a kustomization runs kustomize (kubectl's, or $MHR_KUSTOMIZE as in the sidecar)
   and takes settings from parameters (PARAM_*) over env (ARGOCD_ENV_MHR_*);
 - failures (a conflict, a broken kustomization, bad settings) exit non-zero with the reason on
-  stderr — the broken kustomization case is what `pipefail` is for.
+  stderr and nothing on stdout — the broken kustomization case is what `pipefail` is for.
+(Helm charts: test_argocd_helm.py.)
 """
 
 from __future__ import annotations
@@ -92,10 +93,9 @@ def test_plugin_yaml_is_a_cmp_v2_plugin(repo_root: Path) -> None:
     (script,) = spec["generate"]["args"]
     assert "set -euo pipefail" in script
     assert "ResourceList" not in script
-    names = {p["name"] for p in spec["parameters"]["static"]}
-    assert names == {"mode", "name", "namespace", "ports", "onConflict"}
-    for name in names:
-        assert name in script.split("for key in ", 1)[1].split(";", 1)[0]
+    names = {p["name"] for p in spec["parameters"]["static"] if not p["name"].startswith("helm")}
+    assert names == {"mode", "name", "namespace", "ports", "onConflict", "strategy"}
+    assert set(script.split("for key in ", 1)[1].split(";", 1)[0].split()) == names
     # The example Application names this plugin and a directory that exists.
     app = yaml.safe_load((repo_root / "examples/argocd/application.yaml").read_text())
     assert app["spec"]["source"]["plugin"]["name"] == plugin["metadata"]["name"]
@@ -206,6 +206,7 @@ def test_generate_failures(
     conflict = _generate(repo_root, plain, env)
     assert conflict.returncode != 0
     assert "error MHR008" in conflict.stderr
+    assert conflict.stdout == "", "a failed generate prints nothing"
     assert "Traceback" not in conflict.stderr
 
     # kustomize fails: without pipefail the function would turn the empty input into success.
@@ -224,6 +225,7 @@ def test_generate_failures(
     partial = _generate(repo_root, kustomize, {**env, "MHR_KUSTOMIZE": str(half)})
     assert partial.returncode != 0, "set -o pipefail must surface the renderer's failure"
     assert "kustomize: boom" in partial.stderr
+    assert partial.stdout == ""
 
     injected = _generate(repo_root, plain, env, plugin_env={"MHR_NAME": 'x"\nmode: check'})
     assert injected.returncode == 1
@@ -277,5 +279,17 @@ def test_install_kustomization_builds(
     assert {m["name"] for m in sidecar["volumeMounts"]} <= set(volumes)
     env = {e["name"]: e["value"] for e in sidecar["env"]}
     tools = {i["name"]: i for i in pod["initContainers"]}["merge-https-redirects-tools"]
-    assert tools["command"][-1] == env["MHR_KUSTOMIZE"]
+    # kustomize and helm copied from the Argo CD image into the shared tools volume.
+    cp, *binaries, target = tools["command"]
+    assert cp == "cp"
+    assert binaries == ["/usr/local/bin/kustomize", "/usr/local/bin/helm"]
+    assert tools["image"].startswith("quay.io/argoproj/argocd:v")
+    tools_mount = {m["name"]: m["mountPath"] for m in tools["volumeMounts"]}
+    assert tools_mount["merge-https-redirects-tools"] == target.rstrip("/") == "/custom-tools"
+    assert mounts["/custom-tools"]["name"] == "merge-https-redirects-tools"
+    assert env["MHR_KUSTOMIZE"] == "/custom-tools/kustomize"
+    assert env["MHR_HELM"] == "/custom-tools/helm"
+    # helm's directories on the writable /tmp (the root file system is read-only).
+    for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
+        assert env[name].startswith("/tmp/")
     assert "copyutil" in {i["name"] for i in pod["initContainers"]}
