@@ -378,7 +378,7 @@ def _issuers(value: Any, from_strings: bool, problems: _Problems
             bad.append(f"`name` must be a non-empty string, got {_type(name)}")
         if kind == "Issuer" and (not isinstance(namespace, str) or not namespace):
             bad.append("`namespace` is required for an Issuer")
-        if kind == "ClusterIssuer" and namespace is not None:
+        if kind == "ClusterIssuer" and "namespace" in entry:
             bad.append("a ClusterIssuer has no `namespace`")
         if not isinstance(solvers, list) or not all(isinstance(s, dict) for s in solvers):
             bad.append("`solvers` must be a list of maps (cert-manager's spec.acme.solvers)")
