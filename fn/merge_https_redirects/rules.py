@@ -87,7 +87,8 @@ _RULES = [
     Rule("MHR023", "http01-impossible", "error",
          "HTTP-01 cannot validate this name (a wildcard needs DNS-01)."),
     Rule("MHR024", "http01-out-of-scope", "info",
-         "The name is solved by DNS-01, Gateway API or another ingress class: not checked here."),
+         "The name is solved by DNS-01, another ingress class or a Gateway of another "
+         "controller: not checked here."),
     Rule("MHR025", "issuer-missing", "warning",
          "The referenced Issuer or ClusterIssuer is not in the bundle."),
     Rule("MHR026", "http01-unknown", "error",
@@ -109,6 +110,34 @@ _RULES = [
     Rule("MHR031", "route-redirect-kept", "info",
          "A plain Gateway and its VirtualService that redirect every request to https (the "
          "`route` shape) were recognised as a workload's redirect and kept."),
+    Rule("MHR032", "http01-gateway-no-parent-refs", "error",
+         "A `gatewayHTTPRoute` solver gets no parentRefs (none in the solver, no "
+         "`acme.cert-manager.io/http01-parentref*` annotations on the Certificate), or only one "
+         "of the parentRefName/parentRefKind annotations: cert-manager creates no challenge."),
+    Rule("MHR033", "http01-gateway-no-listener", "error",
+         "The solver HTTPRoute attaches to no listener of its parent: its `sectionName` or "
+         "`port` names no listener there (or the parent has none)."),
+    Rule("MHR034", "http01-gateway-no-http-listener", "error",
+         "The solver HTTPRoute attaches only to listeners that are not plain HTTP on the "
+         "challenge port (e.g. `sectionName` names the HTTPS listener, or the HTTP listener is "
+         "not on port 80)."),
+    Rule("MHR035", "http01-gateway-hostname-mismatch", "error",
+         "The solver HTTPRoute attaches to no listener: the listeners' `hostname` does not "
+         "cover the name."),
+    Rule("MHR036", "http01-gateway-namespace-not-allowed", "error",
+         "The solver HTTPRoute attaches to no listener: the listener's "
+         "`allowedRoutes.namespaces` (`Same` by default) does not admit the Certificate's "
+         "namespace, where cert-manager creates the route."),
+    Rule("MHR037", "http01-gateway-kind-not-allowed", "error",
+         "The solver HTTPRoute attaches to no listener: the listener's `allowedRoutes.kinds` "
+         "or protocol takes no HTTPRoute."),
+    Rule("MHR038", "http01-listenerset-not-allowed", "error",
+         "The solver HTTPRoute's parent is a ListenerSet that its Gateway does not accept "
+         "(`allowedListeners.namespaces`, none by default)."),
+    Rule("MHR039", "http01-gateway-listener-isolation", "error",
+         "The solver HTTPRoute attaches only to a wildcard listener, and a more specific "
+         "listener on the same port owns the name: listener isolation keeps the route from "
+         "serving it."),
     # --- input and configuration ---
     Rule("MHR100", "invalid-config", "error", "The functionConfig is invalid."),
     Rule("MHR101", "invalid-input", "error",

@@ -43,7 +43,9 @@ def _unselected_assumptions(values: Sequence[Mapping[str, Any]], options: http01
     """A pass judged on assumed pods that none of the bundle's own Gateways selects proves
     little (a bundle whose only Gateway selects ``app: rancher-ingressgateway`` passed on the
     assumed ``istio=ingressgateway`` pods): say so."""
-    if not any(v.verdict == "pass" for v in verdicts):
+    # Gateway API names are judged on their Gateway's pods, never on assumed ones
+    if not any(v.verdict == "pass" and v.solver.startswith("http01.ingress")
+               for v in verdicts):
         return []
     selectors = [dict(s) for s in gateway_selectors(values)]
     out = []

@@ -25,7 +25,7 @@ def check_results(verdicts: Sequence[NameVerdict], fail_on_unknown: bool = True
     for v in verdicts:
         tags = (("dnsName", v.name), ("verdict", v.verdict))
         if v.verdict in _FAIL_RULES:
-            results.append(Result(rule(_FAIL_RULES[v.verdict]),
+            results.append(Result(rule(v.rule or _FAIL_RULES[v.verdict]),
                                   f"{v.name}: {v.verdict}: {v.cause}",
                                   resource=v.subject, field_path=v.field_path, extra_tags=tags))
         elif v.verdict == "unknown":

@@ -8,6 +8,9 @@ Upstream behaviour followed (repository ``cert-manager/cert-manager``):
   ``hosts``; ``acme.cert-manager.io/http01-edit-in-place: "true"`` and
   ``acme.cert-manager.io/http01-ingress-class`` become the solver overrides
   ``acme.cert-manager.io/http01-override-ingress-name`` / ``-ingress-class``.
+* gateway-shim (same package): an annotated Gateway API Gateway or ListenerSet gets a
+  Certificate per Secret of its HTTPS/TLS listeners' hostnames, and the solver HTTPRoute's
+  parent through the ``acme.cert-manager.io/http01-parentref*`` annotations.
 * Issuer lookup: ``issuerRef.kind`` defaults to ``Issuer`` (same namespace as the Certificate);
   ``ClusterIssuer`` is cluster-scoped; an ``issuerRef.group`` other than cert-manager's names an
   external issuer.
@@ -58,6 +61,14 @@ ANN_OVERRIDE_CLASS_NAME = "acme.cert-manager.io/http01-override-ingress-ingressc
 #: ingress-shim: copied to the Certificate as ``ANN_OVERRIDE_CLASS_NAME``
 #: (``pkg/controller/certificate-shim/sync.go``)
 ANN_INGRESS_CLASS_NAME = "acme.cert-manager.io/http01-ingress-ingressclassname"
+#: ``pkg/apis/acme/v1/types.go``: the solver HTTPRoute's parentRef overrides
+#: (``applyGatewayAPIAnnotationParentRefOverride``) and the ListenerSet fallback of gateway-shim
+ANN_PARENT_NAME = "acme.cert-manager.io/http01-parentrefname"
+ANN_PARENT_KIND = "acme.cert-manager.io/http01-parentrefkind"
+ANN_PARENT_NAMESPACE = "acme.cert-manager.io/http01-parentrefnamespace"
+ANN_PARENT_FALLBACK = "acme.cert-manager.io/http01-parentreffallback"
+ANN_IGNORE_TLS_LISTENERS = "cert-manager.io/ignore-tls-listeners"
+GWAPI_GROUP = "gateway.networking.k8s.io"
 
 SolverKind = Literal["http01-ingress", "http01-gateway", "http01-other", "dns01", "unknown"]
 
@@ -104,6 +115,8 @@ class Solver:
     ingress_name: str | None = None  # http01.ingress.name: add the path to that Ingress
     detail: str = ""  # dns01 provider, gateway parentRefs, ...
     field_path: str = ""
+    #: ``http01.gatewayHTTPRoute.parentRefs`` as written
+    parent_refs: tuple[Mapping[str, Any], ...] = ()
 
     def describe(self) -> str:
         where = f" ({self.field_path})" if self.field_path else ""
@@ -116,7 +129,11 @@ class Solver:
                 return f"http01.ingress ingressClassName={self.ingress_class_name}{where}"
             return f"http01.ingress (no class){where}"
         if self.kind == "http01-gateway":
-            return f"http01.gatewayHTTPRoute{where}"
+            refs = ", ".join(
+                f"{r.get('kind') or 'Gateway'} {r.get('namespace') or '(own namespace)'}/"
+                f"{r.get('name')}" + (f"/{r['sectionName']}" if r.get("sectionName") else "")
+                for r in self.parent_refs)
+            return f"http01.gatewayHTTPRoute parentRefs=[{refs}]{where}"
         if self.kind == "dns01":
             return f"dns01 {self.detail}{where}".replace("  ", " ")
         if self.kind == "http01-other":
@@ -134,7 +151,7 @@ class Solver:
                 name is None and ingress_class is None and ingress_class_name is None):
             return self
         return Solver(self.index, self.kind, self.selector, ingress_class, ingress_class_name,
-                      name or None, self.detail, self.field_path)
+                      name or None, self.detail, self.field_path, self.parent_refs)
 
     @property
     def invalid(self) -> str | None:
@@ -184,6 +201,8 @@ class NameRequest:
     override_class_name: str | None = None
     legacy_solvers: tuple[Solver, ...] | None = None  # certmanager.k8s.io spec.acme.config
     warnings: tuple[str, ...] = field(default=())
+    #: the ``http01-parentref{name,kind,namespace}`` annotations (``None``: not set)
+    parent_override: tuple[str | None, str | None, str | None] = (None, None, None)
 
     @property
     def issuer_label(self) -> str:
@@ -254,6 +273,9 @@ def names_needing_certificates(resources: Sequence[object]) -> list[NameRequest]
             out.extend(_certificate_names(res))
         elif res.get("kind") == "Ingress":
             out.extend(_ingress_shim_names(res))
+        elif res.get("kind") in ("Gateway", "ListenerSet") and _group_version(
+                _str(res.get("apiVersion")) or "")[0] == GWAPI_GROUP:
+            out.extend(_gateway_shim_names(res))
     return out
 
 
@@ -292,9 +314,66 @@ def _certificate_names(res: Mapping[str, Any]) -> list[NameRequest]:
             override_class_name=annotations.get(ANN_OVERRIDE_CLASS_NAME),
             legacy_solvers=legacy,
             warnings=(warning,) if warning else (),
+            parent_override=(annotations.get(ANN_PARENT_NAME), annotations.get(ANN_PARENT_KIND),
+                             annotations.get(ANN_PARENT_NAMESPACE)),
         )
         for name, path in names
     ]
+
+
+def _gateway_shim_names(res: Mapping[str, Any]) -> list[NameRequest]:
+    """gateway-shim (``pkg/controller/certificate-shim/sync.go``): an annotated Gateway or
+    ListenerSet gets a Certificate per Secret of its HTTPS/TLS listeners (``handleGatewayAPI
+    Listeners``: not Passthrough, not in ``ignore-tls-listeners``, with a hostname and a
+    ``tls`` block whose ``certificateRefs`` are Secrets of its own namespace; ``mode`` defaults
+    to Terminate in the CRD); ``setIssuerSpecificConfig`` makes the Gateway the solver route's
+    parent (a ListenerSet: itself, or with ``http01-parentreffallback`` its Gateway)."""
+    api, kind, ns, obj_name = resource_identity(res)
+    meta = _dict(res.get("metadata")) or {}
+    ann = _str_map(meta.get("annotations"))
+    if ANN_CLUSTER_ISSUER in ann:
+        issuer_kind, issuer_name = "ClusterIssuer", ann[ANN_CLUSTER_ISSUER]
+    elif ANN_ISSUER in ann:
+        issuer_kind, issuer_name = "Issuer", ann[ANN_ISSUER]
+    else:
+        return []
+    issuer_kind = ann.get(ANN_ISSUER_KIND, issuer_kind)
+    spec = _dict(res.get("spec")) or {}
+    parent: tuple[str | None, str | None, str | None] = (obj_name, "Gateway", None)
+    if kind == "ListenerSet":
+        parent = (obj_name, "ListenerSet", None)
+        if ann.get(ANN_PARENT_FALLBACK, "").lower() in ("true", "1", "t"):
+            ref = _dict(spec.get("parentRef")) or {}
+            parent = (_str(ref.get("name")), "Gateway", _str(ref.get("namespace")) or ns)
+    ignored = {p.strip() for p in ann.get(ANN_IGNORE_TLS_LISTENERS, "").split(",")}
+    out: list[NameRequest] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(_list(spec.get("listeners"))):
+        listener = _dict(raw) or {}
+        tls = _dict(listener.get("tls"))
+        host = _str(listener.get("hostname"))
+        if (listener.get("protocol") not in ("HTTPS", "TLS") or tls is None or not host
+                or (_str(tls.get("mode")) or "Terminate") != "Terminate"
+                or _str(listener.get("name")) in ignored):
+            continue
+        refs = [_dict(r) or {} for r in _list(tls.get("certificateRefs"))]
+        if not refs or any((_str(r.get("group")) or "") not in ("", "core")
+                           or (_str(r.get("kind")) or "Secret") != "Secret"
+                           or (_str(r.get("namespace")) or ns) != ns for r in refs):
+            continue
+        if host in seen:
+            continue
+        seen.add(host)
+        out.append(NameRequest(
+            subject=ResourceRef(api, kind, obj_name, ns), name=host, namespace=ns,
+            field_path=f"spec.listeners[{i}].hostname", issuer_kind=issuer_kind,
+            issuer_name=issuer_name, issuer_group=ann.get(ANN_ISSUER_GROUP, ""),
+            order_labels=tuple(sorted(_str_map(meta.get("labels")).items())),
+            override_name=obj_name if ann.get(ANN_EDIT_IN_PLACE) == "true" else None,
+            override_class=ann.get(ANN_INGRESS_CLASS) or None,
+            override_class_name=ann.get(ANN_INGRESS_CLASS_NAME) or None,
+            parent_override=parent))
+    return out
 
 
 def _ingress_shim_names(res: Mapping[str, Any]) -> list[NameRequest]:
@@ -365,8 +444,11 @@ def read_solver(index: int, raw: object, path: str) -> Solver:
                           ingress_class=_str(ing.get("class")),
                           ingress_class_name=_str(ing.get("ingressClassName")),
                           ingress_name=_str(ing.get("name")) or None, field_path=path)
-        if _dict(http.get("gatewayHTTPRoute")) is not None:
-            return Solver(index, "http01-gateway", selector, field_path=path)
+        route = _dict(http.get("gatewayHTTPRoute"))
+        if route is not None:
+            refs = tuple(r for r in (_dict(x) for x in _list(route.get("parentRefs")))
+                         if r is not None)
+            return Solver(index, "http01-gateway", selector, field_path=path, parent_refs=refs)
         other = ", ".join(sorted(str(k) for k in http)) or "(empty)"
         return Solver(index, "http01-other", selector, detail=other, field_path=path)
     if dns is not None:

@@ -10,11 +10,16 @@ backend port 8089) to the bundle and asks the routing model
 (:mod:`merge_https_redirects.routing`) for ``GET http://<name>/.well-known/acme-challenge/<token>``
 on every gateway workload the Ingress-derived Gateway selects.
 
+A ``gatewayHTTPRoute`` solver is judged by :mod:`.gateway_api_routes`: the solver HTTPRoute
+cert-manager would create, attached to the Gateway API listeners as istiod attaches it, and the
+challenge simulated on the pods of every Istio Gateway it reaches.
+
 Verdicts: ``pass`` (the solver answers), ``redirected`` (``require_tls`` or a redirect route
 answers first), ``unroutable`` (404, another destination, or no gateway workload selected by the
-Ingress-derived Gateway -- Istio issues 37329 and 49154), ``impossible`` (a wildcard name and no
-DNS-01 solver: ACME offers no HTTP-01 challenge for ``*.x``), ``out-of-scope`` (DNS-01, Gateway
-API solver, another ingress class, a non-ACME or missing issuer).
+Ingress-derived Gateway -- Istio issues 37329 and 49154; a solver HTTPRoute that attaches to no
+HTTP listener on the port), ``impossible`` (a wildcard name and no DNS-01 solver: ACME offers no
+HTTP-01 challenge for ``*.x``; a solver cert-manager refuses), ``out-of-scope`` (DNS-01, another
+ingress class or Gateway controller, a non-ACME or missing issuer).
 
 Gateway workload labels, in this order:
 
@@ -35,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
+from merge_https_redirects.model import gateway_api_routes as gwapi
 from merge_https_redirects.model.envoy import Answer
 from merge_https_redirects.model.gateway import is_subset, resource_identity
 from merge_https_redirects.model.ingress import (
@@ -101,6 +107,8 @@ class NameVerdict:
     warnings: tuple[str, ...] = ()
     #: warnings about the issuer itself (a legacy API), reported on the issuer
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+    #: the rule reporting the verdict when not the verdict's usual one (Gateway API reasons)
+    rule: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -223,6 +231,18 @@ def _classify(answer: Answer, expected: str) -> tuple[Verdict, str]:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     """A name whose solver goes through an Ingress: judged in one batch with all others."""
+
+    request: cm.NameRequest
+    solver: cm.Solver
+    issuer: str
+    described: str
+    warnings: tuple[str, ...]
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _GatewayPending:
+    """A name whose solver is ``gatewayHTTPRoute``: judged by :mod:`.gateway_api_routes`."""
 
     request: cm.NameRequest
     solver: cm.Solver
@@ -365,7 +385,7 @@ def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mappi
 
 
 def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
-                 ) -> NameVerdict | _Pending:
+                 ) -> NameVerdict | _Pending | _GatewayPending:
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
 
     def make(verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
@@ -415,8 +435,8 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
     if solver.kind == "dns01":
         return make("out-of-scope", "solved by DNS-01", issuer.label, described, False, warnings)
     if solver.kind == "http01-gateway":
-        return make("out-of-scope", "solved through Gateway API (HTTPRoute), not Istio Ingress",
-                    issuer.label, described, False, warnings)
+        return _GatewayPending(request, solver, issuer.label, described, warnings,
+                               issuer_warnings)
     if solver.kind != "http01-ingress":
         return make("unknown", "solver type not modelled", issuer.label, described,
                     False, warnings)
@@ -436,7 +456,7 @@ def issuers_with(items: Sequence[Mapping[str, Any]], options: CheckOptions
 
 
 def _first_verdicts(items: Sequence[Mapping[str, Any]], options: CheckOptions = DEFAULT_OPTIONS
-                    ) -> list[NameVerdict | _Pending]:
+                    ) -> list[NameVerdict | _Pending | _GatewayPending]:
     """Per name: the verdict when it does not depend on routing, else what to probe."""
     issuers, _ = issuers_with(items, options)
     return [_verdict_for(r, issuers) for r in cm.names_needing_certificates(items)]
@@ -450,10 +470,23 @@ def check(resources: Sequence[object],
     first = _first_verdicts(items, options)
     pending = [v for v in first if isinstance(v, _Pending)]
     results = _judge_all(pending, items, options, gateway_workloads(items, options))
+    gateway_pending = [v for v in first if isinstance(v, _GatewayPending)]
+    judged = iter(gwapi.judge([gwapi.GatewayRequest(
+        p.request.namespace, p.request.name, cm.is_ip_address(p.request.name),
+        p.solver.parent_refs, p.request.parent_override,
+        _solver_name(p.request.namespace, p.request.name)) for p in gateway_pending],
+        items, port=options.port, path=CHALLENGE_PATH + PROBE_TOKEN, solver_port=SOLVER_PORT,
+        ingress=options.ingress))
     verdicts: list[NameVerdict] = []
     n = 0
     for v in first:
-        if isinstance(v, _Pending):
+        if isinstance(v, _GatewayPending):
+            j = next(judged)
+            r = v.request
+            verdicts.append(NameVerdict(r.subject, r.name, v.issuer, v.described,
+                                        j.verdict, j.cause, r.field_path, False,
+                                        r.warnings + v.warnings, v.issuer_warnings, j.rule))
+        elif isinstance(v, _Pending):
             verdict, cause = results[n]
             n += 1
             r = v.request

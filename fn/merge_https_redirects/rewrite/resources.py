@@ -230,7 +230,18 @@ def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
         return _READ_WORKLOAD
     if group == "install.istio.io" and kind == "IstioOperator":
         return _READ_OBJECT
+    if group in _GATEWAY_API_GROUPS and kind in _GATEWAY_API_KINDS:
+        return _READ_OBJECT  # the HTTP-01 check of gatewayHTTPRoute solvers
+    if (group, kind) == ("", "Namespace"):
+        return _READ_NAMESPACE  # allowedRoutes / allowedListeners namespace selectors
     return False
+
+
+_GATEWAY_API_GROUPS = frozenset({"gateway.networking.k8s.io", "gateway.networking.x-k8s.io"})
+_GATEWAY_API_KINDS = frozenset({"Gateway", "GatewayClass", "HTTPRoute", "ListenerSet",
+                                "XListenerSet"})
+_READ_NAMESPACE = {"apiVersion": True, "kind": True,
+                   "metadata": {"name": True, "labels": True}}
 
 
 class _GatewayWorkloadsOnly:

@@ -145,12 +145,20 @@ def test_impossible_for_a_wildcard_with_http01_only() -> None:
 @pytest.mark.parametrize(("solver", "cause"), [
     ({"dns01": {"cloudflare": {}}}, "DNS-01"),
     ({"http01": {"ingress": {"ingressClassName": "nginx"}}}, "not of Istio's class"),
-    ({"http01": {"gatewayHTTPRoute": {"parentRefs": []}}}, "Gateway API"),
 ])
 def test_out_of_scope_solvers(solver: dict[str, Any], cause: str) -> None:
     v = only(check([issuer(solver), certificate(HOST), site_gateway(), site_vs()]))
     assert v.verdict == "out-of-scope"
     assert cause in v.cause
+
+
+def test_gateway_api_solver_without_parent_refs_is_impossible() -> None:
+    """Issue 18: a gatewayHTTPRoute solver is judged now; without parentRefs cert-manager
+    creates no challenge (``applyGatewayAPIAnnotationParentRefOverride``)."""
+    v = only(check([issuer({"http01": {"gatewayHTTPRoute": {"parentRefs": []}}}),
+                    certificate(HOST), site_gateway(), site_vs()]))
+    assert (v.verdict, v.rule) == ("impossible", "MHR032")
+    assert "no parentRefs" in v.cause
 
 
 def test_missing_issuer_is_unknown_never_a_silent_pass() -> None:
