@@ -38,6 +38,7 @@ from merge_https_redirects.model.istio import (
 )
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import ResourceRef, Result
+from merge_https_redirects.rewrite import gateway_api_pods
 from merge_https_redirects.rewrite.naming import new_file_ref, new_gateway, new_route_objects
 from merge_https_redirects.rewrite.plan import (
     GatewayEntry,
@@ -53,6 +54,7 @@ from merge_https_redirects.rewrite.resources import (
     GatewayKey,
     Outcome,
     Resource,
+    values_of,
     without_bookkeeping,
     workloads_of,
 )
@@ -81,7 +83,10 @@ def transform(resources: Sequence[Resource], config: Config,
     gateways, services = read_istio(resources, outcome)
     if workloads is None:
         workloads = workloads_of(resources, config)
-    refused = refused or {}
+    # Classic redirect Gateways on a Gateway API Gateway's pods stay as they are (the proof
+    # does not simulate Gateway API listeners).
+    refused = {**gateway_api_pods.refusals(values_of(resources), gateways, workloads,
+                                           config.ports), **(refused or {})}
     if route is None:
         route = dict.fromkeys(range(len(workloads)), "") if config.strategy == "route" else {}
     bound = bound_gateways(services)
