@@ -57,7 +57,8 @@ def dist(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _artifacts(dist: Path) -> tuple[Path, Path]:
-    (wheel,) = dist.glob(f"merge_https_redirects-{__version__}-py3-none-any.whl")
+    # py3-none-any without the compiled scanner; cpXY-cpXY-<platform> with it (issue 19)
+    (wheel,) = dist.glob(f"merge_https_redirects-{__version__}-*.whl")
     (sdist,) = dist.glob(f"merge_https_redirects-{__version__}.tar.gz")
     return wheel, sdist
 
@@ -97,9 +98,17 @@ def test_wheel_holds_what_the_cli_needs(dist: Path, repo_root: Path) -> None:
         names = set(archive.namelist())
     tracked = _run(["git", "ls-files", "fn/merge_https_redirects"], repo_root).stdout.split()
     needed = {name.removeprefix("fn/") for name in tracked
-              if not (repo_root / name).is_symlink()}
+              if not (repo_root / name).is_symlink() and not name.endswith(".c")}
     assert needed, "git ls-files found no package file"
     assert needed - names == set()
+    # The compiled scanner (optional): built wherever a C compiler and libyaml's headers are,
+    # as here, and linked statically, so the wheel needs no libyaml at run time.
+    scanner = [n for n in names if n.startswith("merge_https_redirects/yamlio/_cscan")
+               and n.endswith(".so")]
+    if "_cscan.c" in " ".join(tracked) and shutil.which("gcc") and Path(
+            "/usr/include/yaml.h").exists():
+        assert len(scanner) == 1, sorted(names)
+        assert wheel.name.split("-")[2] != "none"
     for data in ("hosts/helm_plugin/plugin.yaml", "hosts/helm_plugin/postrender.sh",
                  "templates/chart/Chart.yaml.j2"):
         assert f"merge_https_redirects/{data}" in names

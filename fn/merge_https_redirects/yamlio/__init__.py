@@ -11,6 +11,7 @@ appended in the input's style. Everything the function does not touch is emitted
 Modules, in the order a run uses them: :mod:`.text` (bytes to text, limits, errors),
 :mod:`.events` (libyaml's events, bounded; skeletons of large opaque items), :mod:`.scalars`
 and :mod:`.build` (events to plain values), :mod:`.scan` (bundles: items and where they are),
+:mod:`.fast` (the compiled scanner of ``_cscan.c``, where it is built, for ResourceLists),
 :mod:`.splice` (edits as a plan of input spans and new text), :mod:`.reblock` (block layout of
 what cannot be spliced, every scalar as written) and :mod:`.emit` (new values as YAML).
 
@@ -26,12 +27,12 @@ from __future__ import annotations
 from .build import loads, loads_all
 from .emit import dump_stream, dumps
 from .events import STREAM_AFTER
+from .fast import SCANNER, scan_resource_list
 from .scan import (
     BOOKKEEPING_ANNOTATIONS,
     Bundle,
     Item,
     first_document_kind,
-    scan_resource_list,
     scan_stream,
 )
 from .splice import (
@@ -64,7 +65,8 @@ if TYPE_CHECKING:
     from .text import Edit, Keep, Retain
 
 __all__ = [
-    "BOOKKEEPING_ANNOTATIONS", "MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_INPUT_BYTES", "STREAM_AFTER",
+    "BOOKKEEPING_ANNOTATIONS", "MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_INPUT_BYTES", "SCANNER",
+    "STREAM_AFTER",
     "Bundle", "Edit", "Item", "ItemEdit", "Keep", "Path", "Plan", "Retain", "SpliceError", "Text",
     "Wanted", "YamlError", "check_shared_anchors", "decode", "dump_stream", "dumps",
     "edit_item_text", "encode", "first_document_kind", "loads", "loads_all", "plan_is_blank",

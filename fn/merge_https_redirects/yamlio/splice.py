@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import yaml
 from yaml import events as ev
 
 from .emit import dumps
 from .events import _Events
+from .fast import node_tree
 from .scan import Bundle, Item, _dash_before
 from .text import Path, YamlError, _line_end, _line_start, _start, item_text
 
@@ -94,59 +95,62 @@ def _after_entries(text: str, last_end: int, column: int) -> int:
     return pos
 
 
-class _Node:
-    __slots__ = ("children", "end", "flow", "kind", "start")
-
-    def __init__(self, kind: str, start: int, end: int, flow: bool = False) -> None:
-        self.kind = kind  # "map", "seq", "scalar"
-        self.start = start
-        self.end = end
-        self.flow = flow
-        self.children: list[tuple[Any, _Node]] = []
+#: A light tree of node spans: (kind, start, end, flow, children); kind "map", "seq" or
+#: "scalar", ``end`` after the node's last content character, children (key or index, node).
+_Node = tuple[str, int, int, bool, Sequence[tuple[Any, Any]]]
+_KIND: Final = 0
+_START: Final = 1
+_END: Final = 2
+_FLOW: Final = 3
+_CHILDREN: Final = 4
 
 
 def _node_tree(events: list[Any], pos: int, text: str) -> tuple[_Node, int]:
-    """A light tree of node spans (``end`` = after the node's last content character)."""
+    """The :data:`_Node` tree of the node at ``events[pos]`` (``_cscan.node_tree`` builds the
+    same from the text)."""
     event = events[pos]
     k = type(event)
     if k is ev.ScalarEvent or k is ev.AliasEvent:
         end = event.end_mark.index
         while end > event.start_mark.index and text[end - 1] in " \t\r\n":
             end -= 1
-        return _Node("scalar", event.start_mark.index, end), pos + 1
+        return ("scalar", event.start_mark.index, end, False, ()), pos + 1
     is_map = k is ev.MappingStartEvent
-    node = _Node("map" if is_map else "seq", event.start_mark.index, 0, bool(event.flow_style))
+    start = event.start_mark.index
+    flow = bool(event.flow_style)
+    children: list[tuple[Any, _Node]] = []
     pos += 1
     index = 0
-    end = node.start
+    end = start
     while type(events[pos]) not in (ev.MappingEndEvent, ev.SequenceEndEvent):
         if is_map:
             key_event = events[pos]
             key = key_event.value if type(key_event) is ev.ScalarEvent else None
             key_node, pos = _node_tree(events, pos, text)
             child, pos = _node_tree(events, pos, text)
-            node.children.append((key, child))
-            end = max(end, key_node.end, child.end)
+            children.append((key, child))
+            end = max(end, key_node[_END], child[_END])
         else:
             child, pos = _node_tree(events, pos, text)
-            node.children.append((index, child))
-            end = max(end, child.end)
+            children.append((index, child))
+            end = max(end, child[_END])
             index += 1
-    node.end = events[pos].end_mark.index if node.flow else end
-    return node, pos + 1
+    if flow:
+        end = events[pos].end_mark.index
+    return ("map" if is_map else "seq", start, end, flow, children), pos + 1
 
 
 def _find(node: _Node, path: Path) -> tuple[_Node, _Node] | None:
     """(parent sequence, entry) at ``path``."""
     parent = node
     for step in path[:-1]:
-        nxt = next((c for k, c in parent.children if k == step), None)
+        nxt = next((c for k, c in parent[_CHILDREN] if k == step), None)
         if nxt is None:
             return None
         parent = nxt
-    if parent.kind != "seq":
+    if parent[_KIND] != "seq":
         return None
-    entry = next((c for k, c in parent.children if k == path[-1]), None)
+    entry = next((c for k, c in parent[_CHILDREN] if k == path[-1]), None)
     return (parent, entry) if entry is not None else None
 
 
@@ -163,9 +167,13 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
     # Re-parse the item alone: pad the first line so columns (and so offsets) stay the same.
     pad = start - line_start
     local = " " * pad + segment[pad:]
-    events = list(_Events(local))
-    root_pos = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
-    tree, _ = _node_tree(events, root_pos, local)
+    # The compiled tree holds no anchors (else it is None): no alias can be stranded.
+    tree = node_tree(local)
+    events: list[Any] = []
+    if tree is None:
+        events = list(_Events(local))
+        root_pos = next(i for i, e in enumerate(events) if type(e) is ev.DocumentStartEvent) + 1
+        tree, _ = _node_tree(events, root_pos, local)
     cuts: list[tuple[int, int, str]] = []
     flow_edits: dict[int, tuple[_Node, set[Any]]] = {}
     for path in remove:
@@ -173,10 +181,10 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
         if found is None:
             raise SpliceError(f"no sequence entry at {_path_text(path)}")
         parent, entry = found
-        if parent.flow:
-            flow_edits.setdefault(parent.start, (parent, set()))[1].add(path[-1])
+        if parent[_FLOW]:
+            flow_edits.setdefault(parent[_START], (parent, set()))[1].add(path[-1])
             continue
-        rng = _block_entry_range(local, entry.start, entry.end)
+        rng = _block_entry_range(local, entry[_START], entry[_END])
         if rng is None:
             raise SpliceError(f"cannot cut the lines of {_path_text(path)}")
         cuts.append((rng[0], rng[1], ""))
@@ -192,10 +200,10 @@ def edit_item_text(text: str, start: int, end: int, remove: Sequence[Path]) -> s
 def _flow_cuts(text: str, parent: _Node, drop: set[Any]) -> list[tuple[int, int, str]]:
     """Cut removed entries out of a flow sequence, keeping its layout: an entry alone on its
     line(s) loses those lines; otherwise the entry and one adjoining comma go."""
-    entries = [c for _, c in parent.children]
-    removed = [i for i, (k, _) in enumerate(parent.children) if k in drop]
+    entries = [c for _, c in parent[_CHILDREN]]
+    removed = [i for i, (k, _) in enumerate(parent[_CHILDREN]) if k in drop]
     if len(removed) == len(entries):
-        return [(parent.start, parent.end, "[]")]
+        return [(parent[_START], parent[_END], "[]")]
     cuts: list[tuple[int, int, str]] = []
     runs: list[list[int]] = []
     for i in removed:
@@ -206,19 +214,19 @@ def _flow_cuts(text: str, parent: _Node, drop: set[Any]) -> list[tuple[int, int,
     for run in runs:
         first, last = entries[run[0]], entries[run[-1]]
         after = run[-1] + 1
-        line_start = _line_start(text, first.start)
-        comma = text.find(",", last.end, entries[after].start) if after < len(entries) else -1
-        tail = comma + 1 if comma >= 0 else last.end
+        line_start = _line_start(text, first[_START])
+        comma = text.find(",", last[_END], entries[after][_START]) if after < len(entries) else -1
+        tail = comma + 1 if comma >= 0 else last[_END]
         line_end = _line_end(text, tail) if tail < len(text) else len(text)
         rest = text[tail:line_end].strip()
-        if not text[line_start:first.start].strip() and (not rest or rest.startswith("#")) \
+        if not text[line_start:first[_START]].strip() and (not rest or rest.startswith("#")) \
                 and after < len(entries):
             cuts.append((_own_comments_start(text, line_start, _indent(text, line_start)),
                          line_end, ""))  # the entries own their lines
         elif after < len(entries):
-            cuts.append((first.start, entries[after].start, ""))
+            cuts.append((first[_START], entries[after][_START], ""))
         else:
-            cuts.append((entries[run[0] - 1].end, last.end, ""))
+            cuts.append((entries[run[0] - 1][_END], last[_END], ""))
     return cuts
 
 
