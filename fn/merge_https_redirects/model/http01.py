@@ -51,7 +51,7 @@ from merge_https_redirects.model.ingress import (
     ingress_is_istio,
     is_ingress,
 )
-from merge_https_redirects.model.routing import RoutingInput, build_route_config
+from merge_https_redirects.model.routing import RouteBase, RoutingInput
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
 from merge_https_redirects.model.workloads import collect as collect_workloads
@@ -301,16 +301,18 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
 
 
 def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
-                       options: CheckOptions, workloads: Sequence[Workload]) -> PerWorkload:
+                       options: CheckOptions, workloads: Sequence[Workload],
+                       source: RoutingInput | None = None) -> PerWorkload:
     """Verdicts for every pending name on every gateway workload, with every solver Ingress
     in the bundle (cert-manager solves a renewal wave's challenges side by side; istiod
     merges all Ingresses into one ``*`` server, so each name keeps its own exact virtual
-    host). One route configuration per
-    gateway workload and batch of names (:func:`_batches`), not per name: linear in the
-    bundle."""
+    host). One route configuration per gateway workload, to which each batch of names
+    (:func:`_batches`) adds its solvers' virtual hosts (:class:`RouteBase`): linear in the
+    bundle. ``source``: ``resources`` read already (:class:`RoutingInput`)."""
     out: PerWorkload = {}
     # A solver naming an existing Ingress edits it: the edits apply to every batch.
     bundle: list[object] = list(resources)
+    edited = False
     probes: list[tuple[int, _Pending]] = []
     for i, p in enumerate(pending):
         if p.solver.ingress_name:
@@ -321,6 +323,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
                           f"input")]
                 continue
             bundle = list(built[0])
+            edited = True
         probes.append((i, p))
     mappings = [r for r in bundle if isinstance(r, Mapping)]
     classes = ingress_classes_of(mappings)
@@ -328,25 +331,18 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
     selected = [(n, w) for n, w in enumerate(workloads)
                 if is_subset(options.ingress_selector, w.label_map)]
     selector_text = ", ".join(f"{k}={v}" for k, v in sorted(options.ingress_selector.items()))
-    path = CHALLENGE_PATH + PROBE_TOKEN
-    source = RoutingInput(mappings)
+    # Per batch, the names to ask the workloads about (the others are judged already).
+    batches: list[list[int]] = []
     for batch in _batches(probes):
-        added: list[Mapping[str, Any]] = []
-        judged: list[tuple[int, _Pending, str]] = []
+        judged: list[int] = []
         for i, p in batch:
-            if p.solver.ingress_name:
-                ingress = _edited_ingress(mappings, p)
-            else:
-                built = solver_ingress(p.request, p.solver, (), default_class)
-                assert built is not None  # a new Ingress is always built
-                ingress = built[1]
-                added.append(ingress)
+            ingress = _solver_of(mappings, p, default_class)
             if not ingress_is_istio(ingress, classes, options.ingress_class):
                 out[i] = [(-1, "out-of-scope", f"the solver Ingress is not of Istio's class "
                            f"{options.ingress_class!r} ({p.solver.describe()})")]
                 continue
-            _, _, ing_ns, ing_name = resource_identity(ingress)
             if not selected:
+                _, _, ing_ns, ing_name = resource_identity(ingress)
                 gw_ref = f"{INGRESS_NAMESPACE}/{ingress_gateway_name(ing_name, ing_ns)}"
                 out[i] = [(-1, "unroutable", (
                     f"the solver Ingress becomes Gateway {gw_ref} selecting {selector_text}, "
@@ -355,23 +351,49 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
                     f"are labelled istio=<release> (Istio issues 37329, 49154): set meshConfig."
                     f"ingressSelector or label the gateway pods"))]
                 continue
-            solver_service = _solver_name(p.request.namespace, p.request.name)
-            judged.append((i, p, f"{solver_service}.{ing_ns}.svc.cluster.local:{SOLVER_PORT}"))
-        if not judged:
-            continue
-        for i, _, _ in judged:
+            judged.append(i)
+        for i in judged:
             out[i] = []
-        for n, w in selected:
-            config = build_route_config(source, w.label_map, w.resolve(options.port),
-                                        ingress=options.ingress, extra_ingresses=added,
-                                        port_map=w.port_map, proxy_namespace=w.namespace)
-            where = w.describe() + (" -- labels assumed, set gatewayLabels to be sure"
-                                    if w.assumed else "")
-            for i, p, expected in judged:
-                verdict, cause = _classify(config.answer(p.request.name, path), expected)
+        if judged:
+            batches.append(judged)
+    if not batches:
+        return out
+    if source is None:
+        source = RoutingInput(mappings)
+    elif edited:
+        source = RoutingInput(mappings, reuse=source)
+    path = CHALLENGE_PATH + PROBE_TOKEN
+    for n, w in selected:
+        base = RouteBase(source, w.label_map, w.resolve(options.port), ingress=options.ingress,
+                         port_map=w.port_map, proxy_namespace=w.namespace)
+        where = w.describe() + (" -- labels assumed, set gatewayLabels to be sure"
+                                if w.assumed else "")
+        for judged in batches:
+            # the solver Ingresses are made again per workload: one batch's alive at a time
+            added = [_solver_of((), pending[i], default_class) for i in judged
+                     if not pending[i].solver.ingress_name]
+            config = base.with_ingresses(added)
+            del added
+            for i in judged:
+                request = pending[i].request
+                expected = (f"{_solver_name(request.namespace, request.name)}."
+                            f"{request.namespace}.svc.cluster.local:{SOLVER_PORT}")
+                verdict, cause = _classify(config.answer(request.name, path), expected)
                 out[i].append((n, verdict, f"{cause} [on {where}]"))
-            del config  # the next workload's (or batch's) configuration replaces it
+            del config  # the next batch's configuration replaces it
+        del base
     return out
+
+
+def _solver_of(mappings: Sequence[Mapping[str, Any]], p: _Pending, default_class: str | None
+               ) -> Mapping[str, Any]:
+    """The solver Ingress of ``p``: the one it added its challenge path to (already in
+    ``mappings``), or the new one cert-manager creates."""
+    if p.solver.ingress_name:
+        return _edited_ingress(mappings, p)
+    built = solver_ingress(p.request, p.solver, (), default_class)
+    assert built is not None  # a new Ingress is always built
+    return built[1]
 
 
 def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mapping[str, Any]:

@@ -140,9 +140,10 @@ def _ingress_backend(backend: object, namespace: str,
     return {"route": [{"destination": dest}]}
 
 
-def _services_ports(
+def services_ports(
     resources: Iterable[Mapping[str, Any]],
 ) -> dict[tuple[str, str], dict[str, int]]:
+    """The named ports of the Services among ``resources`` (the last of a name wins)."""
     out: dict[tuple[str, str], dict[str, int]] = {}
     for res in resources:
         if not isinstance(res, Mapping) or res.get("kind") != "Service":
@@ -171,11 +172,18 @@ def _uri_length(route: Mapping[str, Any]) -> tuple[int, bool]:
     return (-1, False)
 
 
-def convert_ingresses(resources: Sequence[Mapping[str, Any]],
-                      options: IngressOptions) -> tuple[list[_Gateway], list[_VirtualService]]:
-    """The Gateways and VirtualServices istiod derives from the bundle's Istio-class Ingresses."""
-    classes = ingress_classes_of(resources)
-    services = _services_ports(resources)
+def convert_ingresses(
+    resources: Sequence[Mapping[str, Any]], options: IngressOptions, *,
+    classes: Mapping[str, str] | None = None,
+    services: Mapping[tuple[str, str], dict[str, int]] | None = None,
+) -> tuple[list[_Gateway], list[_VirtualService]]:
+    """The Gateways and VirtualServices istiod derives from the bundle's Istio-class Ingresses
+    (``classes``, ``services``: :func:`ingress_classes_of` and :func:`services_ports` of
+    ``resources``, when read already)."""
+    if classes is None:
+        classes = ingress_classes_of(resources)
+    if services is None:
+        services = services_ports(resources)
     selector = dict(options.selector)  # one copy for every derived Gateway (read only)
     gateways: list[_Gateway] = []
     rules_by_host: dict[str, list[tuple[Any, ...]]] = {}

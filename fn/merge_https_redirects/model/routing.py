@@ -88,7 +88,14 @@ from merge_https_redirects.model.gateway import (
     is_subset,
 )
 from merge_https_redirects.model.host import intersection, names_for_namespace
-from merge_https_redirects.model.ingress import DEFAULT_INGRESS, IngressOptions, convert_ingresses
+from merge_https_redirects.model.ingress import (
+    DEFAULT_INGRESS,
+    IngressOptions,
+    convert_ingresses,
+    ingress_classes_of,
+    is_ingress,
+    services_ports,
+)
 from merge_https_redirects.model.route import build_routes
 
 
@@ -109,14 +116,40 @@ class RoutingInput:
     """A bundle as the routing model reads it, read once: its own Gateways and VirtualServices
     (sorted as istiod sorts them) and what Ingress conversion reads (Ingresses, IngressClasses,
     Services). Several route configurations of one bundle (per gateway workload, per batch of
-    solver Ingresses, ...) then cost no re-reading."""
+    solver Ingresses, ...) then cost no re-reading.
 
-    __slots__ = ("gateways", "ingress_sources", "routes", "services")
+    ``reuse``: a reading of a bundle with the very same VirtualServices (the same values, in
+    the same order) and Gateways (or, ``read_gateways``, Gateways read from ``resources``):
+    those, and the routes built of them, are shared; the Ingress conversion's sources are
+    read from ``resources``."""
 
-    def __init__(self, resources: Sequence[object]) -> None:
+    __slots__ = ("_derived", "_ports", "gateways", "ingress_sources", "routes", "services")
+
+    def __init__(self, resources: Sequence[object], reuse: RoutingInput | None = None,
+                 *, read_gateways: bool = False) -> None:
+        self.ingress_sources: list[Mapping[str, Any]] = []
+        self.gateways: list[_Gateway]
+        self.services: list[_VirtualService]
+        #: routes of the bundle's own VirtualServices per (port, pod labels, Gateway, VS):
+        #: the same in every route configuration of the bundle
+        self.routes: dict[tuple[Any, ...], list[Route]]
+        #: the Ingress conversion of the bundle alone (per ``IngressOptions``), with the
+        #: bundle's own Gateways and VirtualServices merged in: the same for every workload
+        self._derived: tuple[Any, tuple[list[_Gateway], list[_VirtualService]]] | None = None
+        self._ports: tuple[dict[str, str], dict[tuple[str, str], dict[str, int]]] | None = None
+        if reuse is not None:
+            self.ingress_sources = [res for res in resources if isinstance(res, Mapping)
+                                    and res.get("kind") in _INGRESS_SOURCE_KINDS]
+            self.gateways, self.services, self.routes = (
+                reuse.gateways, reuse.services, reuse.routes)
+            if read_gateways:
+                self.gateways = sorted(
+                    (gw for res in resources if isinstance(res, Mapping)
+                     and _is_istio(res, "Gateway") and (gw := _read_gateway(res)) is not None),
+                    key=lambda g: g.sort_key)
+            return
         gateways: list[_Gateway] = []
         services: list[_VirtualService] = []
-        self.ingress_sources: list[Mapping[str, Any]] = []
         for res in resources:
             if not isinstance(res, Mapping):
                 continue
@@ -132,18 +165,38 @@ class RoutingInput:
                 self.ingress_sources.append(res)
         self.gateways = sorted(gateways, key=lambda g: g.sort_key)
         self.services = sorted(services, key=lambda v: v.sort_key)
-        #: routes of the bundle's own VirtualServices per (port, pod labels, Gateway, VS):
-        #: the same in every route configuration of the bundle
-        self.routes: dict[tuple[Any, ...], list[Route]] = {}
+        self.routes = {}
+
+    def classes_and_ports(self, extra: Sequence[Mapping[str, Any]] = ()
+                          ) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, int]]]:
+        """The IngressClasses' controllers and the Services' named ports of the bundle (and
+        ``extra``), as :func:`convert_ingresses` reads them (read once)."""
+        if self._ports is None:
+            self._ports = (ingress_classes_of(self.ingress_sources),
+                           services_ports(self.ingress_sources))
+        classes, ports = self._ports
+        if any(res.get("kind") != "Ingress" for res in extra):
+            classes = {**classes, **ingress_classes_of(extra)}
+            ports = {**ports, **services_ports(extra)}
+        return classes, ports
 
     def collect(self, ingress: IngressOptions, extra: Sequence[Mapping[str, Any]] = ()
                 ) -> tuple[list[_Gateway], list[_VirtualService]]:
         """Gateways and VirtualServices including those derived from the Ingresses (and
-        ``extra`` ones, e.g. solver Ingresses), each sorted as istiod sorts them."""
-        derived_gw, derived_vs = convert_ingresses([*self.ingress_sources, *extra], ingress)
+        ``extra`` ones, e.g. solver Ingresses), each sorted as istiod sorts them (read only:
+        the lists are shared)."""
+        key = (tuple(sorted(ingress.selector.items())), ingress.ingress_class)
+        if not extra and self._derived is not None and self._derived[0] == key:
+            return self._derived[1]
+        classes, ports = self.classes_and_ports(extra)
+        derived_gw, derived_vs = convert_ingresses([*self.ingress_sources, *extra], ingress,
+                                                   classes=classes, services=ports)
         # Two sorted runs: sorting their concatenation is a linear merge.
-        return (sorted(derived_gw + self.gateways, key=lambda g: g.sort_key),
-                sorted(derived_vs + self.services, key=lambda v: v.sort_key))
+        found = (sorted(derived_gw + self.gateways, key=lambda g: g.sort_key),
+                 sorted(derived_vs + self.services, key=lambda v: v.sort_key))
+        if not extra:
+            self._derived = (key, found)
+        return found
 
 
 #: What Ingress conversion reads besides the Ingresses (classes, Service port names).
@@ -166,18 +219,31 @@ def build_route_config(
     targetPort of the Service port of that number among the Services selecting the pods; a
     port no Service maps stays as written); ``proxy_namespace``: the pods' namespace, which
     VirtualServices must be exported to ("" unknown: every one counts)."""
-    translate = port_map or {}
     source = resources if isinstance(resources, RoutingInput) else RoutingInput(resources)
+    return _build(source, pod_labels, port, ingress, extra_ingresses, port_map,
+                  proxy_namespace)[0]
+
+
+def _build(source: RoutingInput, pod_labels: Mapping[str, str], port: int,
+           ingress: IngressOptions, extra_ingresses: Sequence[Mapping[str, Any]],
+           port_map: Mapping[int, int] | None, proxy_namespace: str
+           ) -> tuple[RouteConfig, _Shape | None]:
+    """:func:`build_route_config`, and what :meth:`RouteBase.with_ingresses` needs to add
+    solver Ingresses to it (``None`` where it would not be exact)."""
+    translate = port_map or {}
     gateways, services = source.collect(ingress, extra_ingresses)
     labels = dict(pod_labels)
     applied = [g for g in gateways if g.selector is None or is_subset(g.selector, labels)]
 
     merged: list[MergedServer] = []
+    counts: list[int] = []  # merged servers per applied Gateway
+    derived_servers = 0  # the first ones (Ingress-derived Gateways sort first)
     notes: list[str] = []
     tls_hosts: dict[str, str] = {}
     first_plain: str | None = None
     port_taken = False
     for gw in applied:
+        before = len(merged)
         for srv in gw.servers:
             if srv.number is None or translate.get(srv.number, srv.number) != port:
                 continue
@@ -220,6 +286,9 @@ def build_route_config(
             else:
                 notes.append(f"{ref}: plaintext {proto} server owns port {port}; later HTTP "
                              f"servers are dropped")
+        counts.append(len(merged) - before)
+        if gw.derived:
+            derived_servers = len(merged)
 
     by_gateway: dict[str, list[_VirtualService]] = {}
     # ``VirtualServicesForGateway`` (pilot/pkg/model/push_context.go): private, then exported
@@ -237,7 +306,8 @@ def build_route_config(
     cache: dict[tuple[Any, ...], list[Route]] = {}  # Ingress-derived VirtualServices
     per_gateway: dict[tuple[str, str, str], list[Route]] = {}
     labels_key = tuple(sorted(labels.items()))
-    for ms in merged:
+    derived_hosts: set[str] = set()  # virtual hosts an Ingress-derived server adds routes to
+    for k, ms in enumerate(merged):
         for vs in by_gateway.get(ms.gateway, []):
             server_hosts = names_for_namespace(ms.hosts, vs.namespace)
             hosts = intersection(server_hosts, vs.hosts)
@@ -259,6 +329,8 @@ def build_route_config(
                 continue
             for h in hosts:
                 name = h.lower()
+                if k < derived_servers:
+                    derived_hosts.add(name)
                 vh = vhosts.setdefault(name, _VHostBuilder(name))
                 vh.routes.extend(routes)
                 if ms.https_redirect:
@@ -284,12 +356,166 @@ def build_route_config(
             )
             for b in sorted(vhosts.values(), key=lambda b: b.domain)
         )
-    return RouteConfig(
+    config = RouteConfig(
         name=f"http.{port}",
         port=port,
-        pod_labels=tuple(sorted(labels.items())),
+        pod_labels=labels_key,
         gateways=tuple(g.key for g in applied),
         servers=tuple(merged),
         virtual_hosts=virtual_hosts,
         notes=tuple(notes),
     )
+    shape = None
+    # Adding an Ingress-derived Gateway's plain ``*`` server changes no decision above when
+    # the port already merges HTTP servers (``first_plain``; "HTTP" keeps every note's text).
+    if merged and first_plain == "HTTP" and type(source) is RoutingInput:
+        shape = _Shape(applied, counts, {ms.gateway for ms in merged}, set(by_gateway),
+                       derived_hosts,
+                       {vs.hosts[0] for vs in services if vs.ingress_semantics and vs.hosts})
+    return config, shape
+
+
+@dataclass(slots=True)
+class _Shape:
+    """What a route configuration was built of, as :meth:`RouteBase.with_ingresses` needs."""
+
+    applied: list[_Gateway]
+    counts: list[int]  # merged servers per applied Gateway
+    merged_keys: set[str]  # the Gateways of the merged servers
+    bound: set[str]  # Gateways some VirtualService is bound to
+    derived_hosts: set[str]  # virtual hosts with routes from Ingress-derived servers
+    ingress_hosts: set[str]  # the hosts of the Ingress-derived VirtualServices (as written)
+
+
+class RouteBase:
+    """One gateway workload's ``http.<port>``, built once (:attr:`config`), and the same with
+    solver Ingresses added (:meth:`with_ingresses`), each the route configuration
+    :func:`build_route_config` would build, at the cost of the solvers' own virtual hosts."""
+
+    __slots__ = ("_args", "_shape", "config", "source")
+
+    def __init__(self, source: RoutingInput, pod_labels: Mapping[str, str], port: int = 80, *,
+                 ingress: IngressOptions = DEFAULT_INGRESS,
+                 port_map: Mapping[int, int] | None = None, proxy_namespace: str = "") -> None:
+        self.source = source
+        self._args = (dict(pod_labels), port, ingress, port_map, proxy_namespace)
+        self.config, self._shape = _build(source, pod_labels, port, ingress, (), port_map,
+                                          proxy_namespace)
+
+    def with_ingresses(self, extra: Sequence[Mapping[str, Any]]) -> RouteConfig:
+        """``build_route_config(source, ..., extra_ingresses=extra)``: incrementally where
+        that is provably the same (see :func:`_add_ingresses`), else built in full."""
+        if not extra:
+            return self.config
+        found = None if self._shape is None else _add_ingresses(self, self._shape, extra)
+        if found is not None:
+            return found
+        labels, port, ingress, port_map, proxy_namespace = self._args
+        return _build(self.source, labels, port, ingress, extra, port_map, proxy_namespace)[0]
+
+
+def _split(routes: Iterable[Route]) -> tuple[list[Route], list[Route]]:
+    """``SortVHostRoutes``' two runs: the routes that are not catch-all, and those that are."""
+    plain: list[Route] = []
+    catch_all: list[Route] = []
+    for r in routes:
+        (catch_all if r.catch_all else plain).append(r)
+    return plain, catch_all
+
+
+def _add_ingresses(base: RouteBase, shape: _Shape, extra: Sequence[Mapping[str, Any]]
+                   ) -> RouteConfig | None:
+    """The route configuration of the bundle with the Ingresses ``extra``, from the one
+    without them, or ``None`` where that would not be exact.
+
+    Each Istio-class Ingress becomes a Gateway with a plain ``*`` server (sorted before every
+    bundle Gateway but the other Ingress-derived ones, by name) and a VirtualService per host
+    bound to the first such Gateway of the host. On a port that merges HTTP servers already
+    (:func:`_build`), such a server is merged and changes no other server's fate. Its
+    VirtualServices add routes to their own hosts' virtual hosts, before every bundle
+    Gateway's. Exact, then, unless: an Ingress of the bundle has a rule for one of the hosts
+    (the host's VirtualService would merge both), a server or VirtualService of the bundle
+    names one of the new Gateways, an Ingress-derived server of the bundle adds routes to one
+    of the virtual hosts (the order would interleave), or the new servers carry TLS, ``bind``
+    or a redirect, or ``extra`` holds anything but Ingresses."""
+    if any(not is_ingress(res) for res in extra):
+        return None
+    labels, port, ingress, port_map, proxy_namespace = base._args
+    source = base.source
+    classes, ports = source.classes_and_ports()
+    new_gw, new_vs = convert_ingresses(extra, ingress, classes=classes, services=ports)
+    new_keys = {g.key for g in new_gw}
+    if (new_keys & shape.merged_keys or new_keys & shape.bound
+            or any(vs.hosts[0] in shape.ingress_hosts for vs in new_vs)):
+        return None
+    translate = port_map or {}
+    applied = [g for g in new_gw if g.selector is None or is_subset(g.selector, labels)]
+    new_ids = {id(g) for g in applied}
+    merged: list[MergedServer] = []
+    fresh: list[MergedServer] = []
+    config = base.config
+    at = n = 0  # the next merged server, and applied Gateway, of the bundle's own
+    everything = sorted(shape.applied + applied, key=lambda g: g.sort_key)
+    for gw in everything:
+        if id(gw) not in new_ids:
+            count = shape.counts[n]
+            n += 1
+            merged.extend(config.servers[at:at + count])
+            at += count
+            continue
+        for srv in gw.servers:
+            if srv.number is None or translate.get(srv.number, srv.number) != port:
+                continue
+            if (srv.bind or srv.has_tls or srv.https_redirect
+                    or srv.protocol not in HTTP_PROTOCOLS):
+                return None
+            ms = MergedServer(gw.key, srv.index, srv.protocol, srv.hosts, False, srv.number)
+            merged.append(ms)
+            fresh.append(ms)
+    by_gateway: dict[str, list[_VirtualService]] = {}
+    ordered: Iterable[_VirtualService] = sorted(new_vs, key=lambda v: v.sort_key)
+    if proxy_namespace:
+        ordered = sorted((vs for vs in ordered if vs.visibility(proxy_namespace) is not None),
+                         key=lambda v: v.visibility(proxy_namespace) or 0)
+    for vs in ordered:
+        for g in vs.gateways:
+            if g != "mesh":
+                if g not in new_keys:
+                    return None
+                by_gateway.setdefault(g, []).append(vs)
+    added: dict[str, list[Route]] = {}
+    cache: dict[tuple[Any, ...], list[Route]] = {}
+    labels_key = config.pod_labels
+    for ms in fresh:
+        for vs in by_gateway.get(ms.gateway, []):
+            hosts = intersection(names_for_namespace(ms.hosts, vs.namespace), vs.hosts)
+            if not hosts:
+                continue
+            key = (ms.written_port, labels_key, ms.gateway, vs.namespace, vs.name)
+            routes = cache.get(key)
+            if routes is None:
+                routes = cache[key] = build_routes(vs, ms.written_port, ms.gateway, labels)
+            if not routes:
+                continue
+            for h in hosts:
+                added.setdefault(h.lower(), []).extend(routes)
+    if shape.derived_hosts.intersection(added):
+        return None
+    virtual_hosts = config.virtual_hosts
+    if added:
+        blackhole = len(virtual_hosts) == 1 and virtual_hosts[0].blackhole
+        table = {} if blackhole else {v.domain: v for v in virtual_hosts}
+        for name, routes in added.items():
+            plain, catch_all = _split(routes)
+            was = table.get(name)
+            if was is None:
+                table[name] = VirtualHost(name, tuple(plain + catch_all), False, ())
+            else:
+                old_plain, old_catch_all = _split(was.routes)
+                table[name] = VirtualHost(
+                    name, tuple(plain + old_plain + catch_all + old_catch_all),
+                    was.require_tls, was.redirected_by)
+        virtual_hosts = tuple(sorted(table.values(), key=lambda v: v.domain))
+    return RouteConfig(name=config.name, port=port, pod_labels=labels_key,
+                       gateways=tuple(g.key for g in everything), servers=tuple(merged),
+                       virtual_hosts=virtual_hosts, notes=config.notes)

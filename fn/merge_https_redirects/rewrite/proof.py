@@ -161,12 +161,14 @@ class Proof:
         self.listeners = [_Listener(n, port) for n, w in enumerate(workloads)
                           for port in sorted({w.resolve(p) for p in config.ports})]
         self.before = self._keys(source)
-        del source  # its route cache is large: gone before the solvers are judged
         # HTTP-01: the names whose challenge passes on a workload must still pass there.
         self.pending: list[_Pending] = [
             v for v in http01._first_verdicts(before, self.options)
             if isinstance(v, http01._Pending)]
-        judged = http01.judge_per_workload(self.pending, before, self.options, workloads)
+        # the solvers are judged on the same reading (its routes are theirs too)
+        judged = http01.judge_per_workload(self.pending, before, self.options, workloads,
+                                           source=source)
+        del source  # its route cache is large
         self.passing = {(i, n) for i, found in judged.items()
                         for n, verdict, _ in found if verdict == "pass" and n >= 0}
 
@@ -200,56 +202,74 @@ class Proof:
         orders Gateways by creation time, then name: a new Gateway is created after the
         cluster's (last), or in the same second as all of them on a fresh install (by name);
         both orders must keep every answer."""
-        from merge_https_redirects.model import http01
         from merge_https_redirects.model.routing import RoutingInput
 
         found: dict[int, list[str]] = {}
-
-        def orders() -> Iterator[Sequence[Mapping[str, Any]]]:
-            yield after
-            if added:  # built only now: one bundle's routing alive at a time
-                new = {id(g) for g in added}
-                yield ([_created(r, _FIRST) for r in after if id(r) not in new]
-                       + [_created(g, _LAST) for g in added])
-
         seen: set[tuple[int, int]] = set()  # (workload, host) already named
-        for bundle in orders():
-            source = RoutingInput(bundle)
+        source = RoutingInput(after)
+        self._compare(source, found, seen)
+        # HTTP-01 on the same reading; its lines come after the answers' (of both orders)
+        late = self._lost_passes(after, source) if self.passing else {}
+        if added:  # built only now: one bundle's routing alive at a time
+            new = {id(g) for g in added}
+            bundle = ([_created(r, _FIRST) for r in after if id(r) not in new]
+                      + [_created(g, _LAST) for g in added])
+            # only Gateways differ (creation times, order): the VirtualServices and their
+            # routes are the same
+            source = (RoutingInput(bundle, reuse=source, read_gateways=True)
+                      if all(g.get("kind") == "Gateway" for g in added)
+                      else RoutingInput(bundle))
             del bundle
-            changed: dict[int, list[int]] = {}
-            for i, config in self._configs(source):
-                workload = self.listeners[i].workload
-                for h, (host, old) in enumerate(zip(self.hosts, self.before[i], strict=True)):
-                    if (workload, h) not in seen and not allowed(
-                            old, _key(config.answer(host, "/"))):
-                        seen.add((workload, h))
-                        changed.setdefault(i, []).append(h)
-            if not changed:
-                del source
-                continue
-            new_answers = self._full(source, changed)
-            del source
-            old_answers = self._full(RoutingInput(self.before_values), changed)
-            for i, hosts in changed.items():
-                listener = self.listeners[i]
-                for h in hosts:
-                    found.setdefault(listener.workload, []).append(
-                        f"http://{self.hosts[h]}/ on port {listener.port} would change from "
-                        f"{describe(old_answers[(i, h)])} to {describe(new_answers[(i, h)])}")
-        if self.passing:
-            names = {i for i, _ in self.passing}
-            judged = http01.judge_per_workload(
-                [p for i, p in enumerate(self.pending) if i in names],
-                after, self.options, self.workloads)
-            index = sorted(names)
-            for k, results in judged.items():
-                i = index[k]
-                request = self.pending[i].request
-                for n, verdict, cause in results:
-                    if (i, n) in self.passing and verdict != "pass":
-                        found.setdefault(n, []).append(
-                            f"the HTTP-01 challenge of {request.name} ({request.subject}) "
-                            f"passes today and would be {verdict}: {cause}")
+            self._compare(source, found, seen)
+        del source
+        for n, lines in late.items():
+            found.setdefault(n, []).extend(lines)
+        return found
+
+    def _compare(self, source: RoutingInput, found: dict[int, list[str]],
+                 seen: set[tuple[int, int]]) -> None:
+        """Add to ``found`` the answers of the bundle read as ``source`` that changed (each
+        (workload, host) once: ``seen``)."""
+        from merge_https_redirects.model.routing import RoutingInput
+
+        changed: dict[int, list[int]] = {}
+        for i, config in self._configs(source):
+            workload = self.listeners[i].workload
+            for h, (host, old) in enumerate(zip(self.hosts, self.before[i], strict=True)):
+                if (workload, h) not in seen and not allowed(
+                        old, _key(config.answer(host, "/"))):
+                    seen.add((workload, h))
+                    changed.setdefault(i, []).append(h)
+        if not changed:
+            return
+        new_answers = self._full(source, changed)
+        old_answers = self._full(RoutingInput(self.before_values), changed)
+        for i, hosts in changed.items():
+            listener = self.listeners[i]
+            for h in hosts:
+                found.setdefault(listener.workload, []).append(
+                    f"http://{self.hosts[h]}/ on port {listener.port} would change from "
+                    f"{describe(old_answers[(i, h)])} to {describe(new_answers[(i, h)])}")
+
+    def _lost_passes(self, after: Sequence[Mapping[str, Any]], source: RoutingInput
+                     ) -> dict[int, list[str]]:
+        """Per workload: the names whose HTTP-01 challenge passed there and would not."""
+        from merge_https_redirects.model import http01
+
+        found: dict[int, list[str]] = {}
+        names = {i for i, _ in self.passing}
+        judged = http01.judge_per_workload(
+            [p for i, p in enumerate(self.pending) if i in names],
+            after, self.options, self.workloads, source=source)
+        index = sorted(names)
+        for k, results in judged.items():
+            i = index[k]
+            request = self.pending[i].request
+            for n, verdict, cause in results:
+                if (i, n) in self.passing and verdict != "pass":
+                    found.setdefault(n, []).append(
+                        f"the HTTP-01 challenge of {request.name} ({request.subject}) "
+                        f"passes today and would be {verdict}: {cause}")
         return found
 
 
