@@ -21,9 +21,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PIP_CONSTRAINT=/constraints.txt
 COPY container/constraints.txt /constraints.txt
+# A C compiler and libyaml's headers and static library: the wheel then carries the compiled
+# scanner (setup.py; libyaml linked statically, so the final stage needs no libyaml).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev libyaml-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the package build needs (see .dockerignore).
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml setup.py README.md LICENSE ./
 COPY fn/ fn/
 COPY templates/ templates/
 # The wheel of this repository and the wheels of its pinned dependencies.

@@ -29,7 +29,7 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin", "install-helm-plugin", "check")
 #: Where to write the findings when the host passes no arguments (Helm 4 plugins, Argo CD).
 REPORT_ENV = "MHR_REPORT"
-DOCS_URL = "https://github.com/merge-https-redirects/merge-https-redirects#readme"
+DOCS_URL = "https://github.com/merge-https-redirects/merge-https-redirects"
 
 
 def _help_epilog() -> str:
@@ -69,8 +69,9 @@ fields:
 findings (stable IDs, in each result's tags.rule):
 {rules_text()}
 
-full reference (sections FunctionConfig and Results):
-  {DOCS_URL}
+full reference:
+  {DOCS_URL}#functionconfig
+  {DOCS_URL}#results
 """
 
 

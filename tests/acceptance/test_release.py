@@ -129,6 +129,28 @@ def test_sdist_builds_the_same_wheel_contents(dist: Path, tmp_path: Path) -> Non
     assert contents(rebuilt) == contents(wheel)
 
 
+def test_pure_python_wheel_from_the_sdist(dist: Path, tmp_path: Path) -> None:
+    """``MHR_BUILD_EXT=0`` (the README): a ``py3-none-any`` wheel without the compiled scanner,
+    which installs and runs the pure-Python scanner."""
+    _, sdist = _artifacts(dist)
+    env = {**os.environ, "MHR_BUILD_EXT": "0"}
+    done = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet",
+                 "--wheel-dir", str(tmp_path / "wheels"), str(sdist)], tmp_path, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (wheel,) = (tmp_path / "wheels").glob("*.whl")
+    assert wheel.name == f"merge_https_redirects-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".so")]
+    venv = tmp_path / "venv"
+    assert _run([sys.executable, "-m", "venv", str(venv)], tmp_path).returncode == 0
+    done = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", str(wheel)], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    scanner = _run([str(venv / "bin" / "python"), "-c",
+                    "from merge_https_redirects import yamlio; print(yamlio.SCANNER)"], tmp_path)
+    assert scanner.stdout.strip() == "python", scanner.stderr
+
+
 @pytest.fixture(scope="session")
 def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment with only the wheel (and its dependencies) installed."""

@@ -171,7 +171,7 @@ def test_install_step_installs_the_wheel_built_here(repo_root: Path) -> None:
         assert "--no-index" in args, f"install from the wheels, nothing from an index: {args}"
         assert args[-1] == "merge-https-redirects"
     copied = " ".join(a for a in index.all("COPY") if not a.startswith("--from"))
-    for needed in ("pyproject.toml", "fn/", "LICENSE"):
+    for needed in ("pyproject.toml", "setup.py", "fn/", "LICENSE"):
         assert needed in copied
     readme = _pyproject(repo_root)["project"].get("readme")
     if readme:
