@@ -477,11 +477,15 @@ def issuers_with(items: Sequence[Mapping[str, Any]], options: CheckOptions
     return own + extra, overridden
 
 
-def _first_verdicts(items: Sequence[Mapping[str, Any]], options: CheckOptions = DEFAULT_OPTIONS
+def _first_verdicts(items: Sequence[Mapping[str, Any]], options: CheckOptions = DEFAULT_OPTIONS,
+                    requests: Sequence[cm.NameRequest] | None = None
                     ) -> list[NameVerdict | _Pending | _GatewayPending]:
-    """Per name: the verdict when it does not depend on routing, else what to probe."""
+    """Per name: the verdict when it does not depend on routing, else what to probe.
+    ``requests``: ``cm.names_needing_certificates(items)``, when the caller has it."""
     issuers, _ = issuers_with(items, options)
-    return [_verdict_for(r, issuers) for r in cm.names_needing_certificates(items)]
+    if requests is None:
+        requests = cm.names_needing_certificates(items)
+    return [_verdict_for(r, issuers) for r in requests]
 
 
 def check(resources: Sequence[object],

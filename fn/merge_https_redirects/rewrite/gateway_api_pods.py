@@ -24,11 +24,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from merge_https_redirects.model import gateway_api as ga
-from merge_https_redirects.model.gateway import is_subset
-from merge_https_redirects.model.gateway_api_routes import pod_labels
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.rewrite.plan import GatewayEntry, is_redirect
+
+TYPE_CHECKING = False  # the Gateway API model is imported only for bundles that use the API
+if TYPE_CHECKING:
+    from merge_https_redirects.model import gateway_api as ga
+
+#: ``gateway_api.GROUP``, the API group of Gateway API resources (checked by a unit test).
+GROUP = "gateway.networking.k8s.io"
 
 
 class _Pods:
@@ -43,6 +47,9 @@ class _Pods:
 def _listening(values: Sequence[Mapping[str, Any]], ports: Sequence[int]) -> list[_Pods]:
     """Istio's Gateway API Gateways with an HTTP listener (their own or an accepted
     ListenerSet's) on one of ``ports``, with the labels of their pods."""
+    from merge_https_redirects.model import gateway_api as ga
+    from merge_https_redirects.model.gateway_api_routes import pod_labels
+
     bundle = ga.Bundle.read(values)
     out = []
     for gw in sorted(bundle.gateways.values(), key=lambda g: g.key):
@@ -63,12 +70,14 @@ def refusals(values: Sequence[Mapping[str, Any]], gateways: Sequence[GatewayEntr
              workloads: Sequence[Workload], ports: Sequence[int]) -> dict[int, str]:
     """Workload index -> why, for every workload a classic redirect Gateway on the pods of a
     Gateway API Gateway reaches (see the module docstring)."""
-    if not any(v.get("apiVersion", "").startswith(f"{ga.GROUP}/") for v in values
+    if not any(v.get("apiVersion", "").startswith(f"{GROUP}/") for v in values
                if isinstance(v.get("apiVersion"), str)):
         return {}
     listening = _listening(values, ports)
     if not listening:
         return {}
+    from merge_https_redirects.model.gateway import is_subset
+
     out: dict[int, str] = {}
     for entry in gateways:
         if not any(is_redirect(s, ports) for s in entry.view.servers):

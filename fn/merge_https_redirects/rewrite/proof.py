@@ -35,6 +35,7 @@ TYPE_CHECKING = False  # what follows is for annotations only, never needed at r
 if TYPE_CHECKING:
     from typing import Any
 
+    from merge_https_redirects.model.certmanager import NameRequest
     from merge_https_redirects.model.envoy import Answer, RouteConfig
     from merge_https_redirects.model.http01 import CheckOptions, _Pending
     from merge_https_redirects.model.routing import RoutingInput
@@ -149,7 +150,7 @@ class Proof:
 
     def __init__(self, before: Sequence[Mapping[str, Any]], config: Config,
                  workloads: Sequence[Workload]) -> None:
-        from merge_https_redirects.model import http01
+        from merge_https_redirects.model import certmanager, http01
         from merge_https_redirects.model.routing import RoutingInput
 
         self.workloads = workloads
@@ -157,14 +158,17 @@ class Proof:
         self.options: CheckOptions = check_options(config)
         self.before_values = before
         source = RoutingInput(before)
-        self.hosts = probe_hosts(source, before)
+        # the names to certify: probed as hosts, and judged (read once for both)
+        requests = certmanager.names_needing_certificates(before)
+        self.hosts = probe_hosts(source, before, requests)
         self.listeners = [_Listener(n, port) for n, w in enumerate(workloads)
                           for port in sorted({w.resolve(p) for p in config.ports})]
         self.before = self._keys(source)
         # HTTP-01: the names whose challenge passes on a workload must still pass there.
         self.pending: list[_Pending] = [
-            v for v in http01._first_verdicts(before, self.options)
+            v for v in http01._first_verdicts(before, self.options, requests)
             if isinstance(v, http01._Pending)]
+        del requests
         # the solvers are judged on the same reading (its routes are theirs too)
         judged = http01.judge_per_workload(self.pending, before, self.options, workloads,
                                            source=source)
@@ -328,10 +332,14 @@ def describe(answer: Answer) -> str:
     return f"404 ({answer.cause})"
 
 
-def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every host name the bundle mentions, a name under each wildcard, one unrelated name."""
+def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]],
+                requests: Sequence[NameRequest] | None = None) -> list[str]:
+    """Every host name the bundle mentions, a name under each wildcard, one unrelated name.
+    ``requests``: ``certmanager.names_needing_certificates(values)``, when the caller has it."""
     from merge_https_redirects.model import certmanager
 
+    if requests is None:
+        requests = certmanager.names_needing_certificates(values)
     names: list[str] = []
     for gw in source.gateways:
         for srv in gw.servers:
@@ -344,7 +352,7 @@ def probe_hosts(source: RoutingInput, values: Sequence[Mapping[str, Any]]) -> li
                 host = as_str((as_dict(r) or {}).get("host"))
                 if host:
                     names.append(host)
-    names.extend(r.name for r in certmanager.names_needing_certificates(values))
+    names.extend(r.name for r in requests)
     out: dict[str, None] = {}
     for name in names:
         host = name.split("/", 1)[1] if "/" in name else name

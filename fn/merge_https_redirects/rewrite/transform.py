@@ -189,9 +189,13 @@ def report_route_shapes(plan: Plan, gateways: Sequence[GatewayEntry], bound: Bou
     """An existing route shape (a Gateway of plain HTTP servers whose every VirtualService is
     bound to it alone and only redirects to https) reaching a workload that loses redirect
     servers is that workload's redirect for its hosts: kept, and said so (``MHR031``)."""
+    # ``plan.removable`` holds entries of ``gateways`` (one per resource): membership by
+    # identity is membership by equality, in constant time (a list scan per Gateway would be
+    # quadratic in the Gateways)
+    removable = {id(e) for e in plan.removable}
     for entry in gateways:
         reached = [n for n in plan.reach.get(entry.key, []) if n in plan.needing]
-        if not reached or entry in plan.removable or not is_route_shape(entry, bound):
+        if not reached or id(entry) in removable or not is_route_shape(entry, bound):
             continue
         outcome.results.append(Result(
             rule("MHR031"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -48,9 +49,18 @@ def double_quoted(value: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape, value) + '"'
 
 
+@lru_cache(maxsize=4096)
+def _str_text(text: str) -> str:
+    """A string scalar as :func:`_scalar_text` writes it; recent ones remembered (the keys and
+    most values of thousands of results repeat: each is judged once)."""
+    return text if plain_safe(text) else double_quoted(text)
+
+
 def _scalar_text(value: Any) -> str:
     """A scalar as YAML that YAML 1.1 and 1.2 readers both read back as the same value and
     type."""
+    if type(value) is str:
+        return _str_text(value)
     if value is None:
         return "null"
     if value is True:
@@ -61,8 +71,7 @@ def _scalar_text(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return _float_text(value)
-    text = str(value)
-    return text if plain_safe(text) else double_quoted(text)
+    return _str_text(str(value))
 
 
 def _float_text(value: float) -> str:
@@ -109,6 +118,20 @@ def _emit(obj: Any, indent: int, wide: bool, out: list[str]) -> None:
                 out.append(pad + "- " + _inline(value))
     else:
         out.append(pad + _inline(obj))
+
+
+def emit_entries(objs: Sequence[Any], indent: int, wide: bool, out: list[str]) -> None:
+    """Block-sequence entries of ``objs`` whose dash sits at ``indent``, appended line by line
+    to ``out``: each entry the lines of :func:`dumps`, indented under its dash."""
+    pad = " " * indent
+    for value in objs:
+        if isinstance(value, (dict, list)) and value:
+            nested: list[str] = []
+            _emit(value, indent + 2, wide, nested)
+            out.append(pad + "- " + nested[0][indent + 2 :])
+            out.extend(nested[1:])
+        else:
+            out.append(pad + "- " + _inline(value))
 
 
 def _inline(value: Any) -> str:

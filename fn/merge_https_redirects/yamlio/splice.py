@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 import yaml
 from yaml import events as ev
 
-from .emit import dumps
+from .emit import dumps, emit_entries
 from .events import _Events
 from .fast import node_tree
 from .scan import Bundle, Item, _dash_before
@@ -265,13 +265,10 @@ def _path_text(path: Path) -> str:
 
 def _as_entries(objs: Sequence[Any], dash_indent: int, wide: bool, newline: str) -> str:
     """Objects as block-sequence entries whose dash sits at ``dash_indent``."""
-    out = []
-    for obj in objs:
-        body = dumps(obj, wide=wide).rstrip("\n").split("\n")
-        lines = [" " * dash_indent + "- " + body[0]]
-        lines += [(" " * (dash_indent + 2) + line) if line else "" for line in body[1:]]
-        out.append(newline.join(lines) + newline)
-    return "".join(out)
+    # what :func:`dumps` of each, indented under a dash, gives (its lines are never empty)
+    lines: list[str] = []
+    emit_entries(objs, dash_indent, wide, lines)
+    return newline.join(lines) + newline if lines else ""
 
 
 def splice_resource_list(

@@ -98,3 +98,23 @@ def test_no_needless_refusal(case: str, docs: list[dict[str, Any]]) -> None:
     assert {"MHR001", "MHR004"} & set(_ids(outcome)), case
     # the classic redirect moved; every HTTP-01 name still judged as before (none here)
     assert check(after) == check(docs)
+
+
+def test_group_is_the_gateway_api_models() -> None:
+    """The early check names the Gateway API group without importing its model (start-up)."""
+    from merge_https_redirects.model import gateway_api
+    from merge_https_redirects.rewrite import gateway_api_pods
+
+    assert gateway_api_pods.GROUP == gateway_api.GROUP
+
+
+def test_rewrite_without_gateway_api_does_not_import_its_model() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from merge_https_redirects.rewrite import transform; "
+            "print(sorted(m for m in sys.modules if m.startswith("
+            "'merge_https_redirects.model.gateway')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
