@@ -113,7 +113,9 @@ _RULES = [
     Rule("MHR032", "http01-gateway-no-parent-refs", "error",
          "A `gatewayHTTPRoute` solver gets no parentRefs (none in the solver, no "
          "`acme.cert-manager.io/http01-parentref*` annotations on the Certificate), or only one "
-         "of the parentRefName/parentRefKind annotations: cert-manager creates no challenge."),
+         "of the parentRefName/parentRefKind annotations: cert-manager creates no challenge; "
+         "or a parentRef the API server rejects (an empty `name` or `kind`, as empty "
+         "http01-parentref annotations give): the solver's HTTPRoute is never created."),
     Rule("MHR033", "http01-gateway-no-listener", "error",
          "The solver HTTPRoute attaches to no listener of its parent: its `sectionName` or "
          "`port` names no listener there (or the parent has none)."),
@@ -138,6 +140,17 @@ _RULES = [
          "The solver HTTPRoute attaches only to a wildcard listener, and a more specific "
          "listener on the same port owns the name: listener isolation keeps the route from "
          "serving it."),
+    Rule("MHR040", "http01-gateway-listener-conflict", "error",
+         "The solver HTTPRoute would attach only to a listener that conflicts with an earlier "
+         "one of the same Gateway (same port, same hostname or both unset; the Gateway's "
+         "listeners first, then its ListenerSets by creation time and name): istiod gives the "
+         "conflicting listener no server."),
+    Rule("MHR041", "http01-gateway-assumed", "warning",
+         "A name solved through Gateway API passes on an assumption: an "
+         "`allowedRoutes`/`allowedListeners` namespace selector run against a Namespace that "
+         "is not in the input, or the pods of a manually deployed Gateway whose Service is not "
+         "in the input (assumed that no classic Gateway with a selector redirects the name "
+         "there); add those objects to the input."),
     # --- input and configuration ---
     Rule("MHR100", "invalid-config", "error", "The functionConfig is invalid."),
     Rule("MHR101", "invalid-input", "error",

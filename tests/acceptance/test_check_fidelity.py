@@ -63,3 +63,40 @@ def test_explain_warns_when_a_pass_rests_on_assumed_pods(function_bin: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "warning MHR028" in done.stderr
     assert "| pass |" in done.stdout
+
+
+def _golden_verdicts(case: Path) -> dict[str, set[str]]:
+    """Per DNS name, the verdicts the golden's check-mode results give it (failures, unknown
+    and out-of-scope names by their tags; passing names by the summary)."""
+    import re
+
+    import yaml
+
+    out: dict[str, set[str]] = {}
+    for result in yaml.safe_load((case / "results.yaml").read_text()) or []:
+        tags = result.get("tags", {})
+        if "dnsName" in tags and "verdict" in tags:
+            out.setdefault(tags["dnsName"], set()).add(tags["verdict"])
+        elif tags.get("rule") == "MHR020":
+            passing = re.search(r"name\(s\) pass \(([^)]*)\)", result["message"])
+            for name in passing.group(1).split(", ") if passing else ():
+                out.setdefault(name, set()).add("pass")
+    return out
+
+
+def test_explain_agrees_with_check_mode_on_every_gateway_api_golden(function_bin: Path) -> None:
+    """``explain``'s "before" verdict of every name is the one check mode gives it in each
+    ``check-gwapi-*`` golden."""
+    cases = sorted(p for p in GOLDEN.glob("check-gwapi-*") if p.is_dir())
+    assert len(cases) >= 18
+    for case in cases:
+        expected = _golden_verdicts(case)
+        assert expected, case.name
+        done = _run(function_bin, "explain", str(case / "input.yaml"))
+        rows = [[c.strip() for c in line.strip("|").split(" | ")]
+                for line in done.stdout.splitlines()
+                if line.startswith("| ") and not line.startswith(("| name ", "| ---"))]
+        table: dict[str, set[str]] = {}
+        for row in rows:
+            table.setdefault(row[0], set()).add(row[4])
+        assert table == expected, (case.name, done.stdout, done.stderr)

@@ -24,6 +24,7 @@ def check_mode(resources: Sequence[Resource], config: Config) -> Outcome:
     verdicts = http01.check(values, options)
     outcome.results.extend(check_results(verdicts, config.fail_on_unknown))
     outcome.results.extend(_unselected_assumptions(values, options, verdicts))
+    outcome.results.extend(gateway_assumptions(verdicts))
     _, overridden = http01.issuers_with(values, options)
     for issuer in overridden:
         outcome.results.append(Result(
@@ -57,6 +58,26 @@ def _unselected_assumptions(values: Sequence[Mapping[str, Any]], options: http01
     return out
 
 
+def gateway_assumptions(verdicts: Sequence[http01.NameVerdict]) -> list[Result]:
+    """MHR041: a Gateway API name that passes on an assumption (a namespace selector run
+    against a Namespace that is not in the input, a manually deployed Gateway's unknown pods)
+    says which, as MHR028 does for assumed pods of the Ingress solver."""
+    out: list[Result] = []
+    seen: set[tuple[object, ...]] = set()
+    for v in verdicts:
+        if v.verdict != "pass" or not v.solver.startswith("http01.gatewayHTTPRoute"):
+            continue
+        from merge_https_redirects.model.gateway_api_routes import assumptions
+
+        for assumed in assumptions(v.cause):
+            if (v.key, assumed) not in seen:
+                seen.add((v.key, assumed))
+                out.append(Result(rule("MHR041"), f"{v.name}: passes on an assumption: "
+                                  f"{assumed}", resource=v.subject, field_path=v.field_path,
+                                  extra_tags=(("dnsName", v.name), ("verdict", v.verdict))))
+    return out
+
+
 def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
             ) -> tuple[str, list[Result]]:
     """The before/after table of the proven rewrite, then per workload the strategy chosen
@@ -74,6 +95,7 @@ def explain(resources: Sequence[Resource], config: Config, other_paths: set[str]
     text = explain_table(before, after, refusal)
     notes = [r for r in outcome.results if r.level == "error"]
     notes += _unselected_assumptions(values_of(resources), options, [*before, *after])
+    notes += gateway_assumptions([*before, *after])
     if lines:
         text += (f"\nStrategy (`{config.strategy}`) per gateway workload:\n\n"
                  + "\n".join(lines) + "\n")

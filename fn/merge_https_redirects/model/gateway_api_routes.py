@@ -52,9 +52,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from merge_https_redirects.model import gateway_api as ga
+from merge_https_redirects.model import gateway_api_listeners as gal
 from merge_https_redirects.model.envoy import Answer
 from merge_https_redirects.model.gateway import _Gateway, _Server, _VirtualService
-from merge_https_redirects.model.host import DOMAIN_SUFFIX, sanitize_server_hosts
+from merge_https_redirects.model.host import DOMAIN_SUFFIX, host_subset_of, sanitize_server_hosts
 from merge_https_redirects.model.ingress import IngressOptions
 from merge_https_redirects.model.routing import RoutingInput, build_route_config
 from merge_https_redirects.model.values import as_dict as _dict
@@ -70,30 +71,61 @@ _SOLVER_KEY = (2, 0, datetime.max)
 # The solver route
 
 
-def parent_refs_for(solver_refs: Sequence[Mapping[str, Any]],
+def _invalid_parent_ref(raw: object) -> str | None:
+    """Why the API server rejects a ``ParentReference`` (Gateway API ``shared_types.go``: a
+    non-empty ``name``; ``kind``, ``namespace`` and ``sectionName`` non-empty strings when set,
+    ``group`` a string, ``port`` 1-65535), ``None`` when it accepts it."""
+    if not isinstance(raw, Mapping):
+        return f"{raw!r} is not an object"
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        return f"name {name!r} is not a non-empty string" if "name" in raw else "it has no name"
+    for key in ("kind", "namespace", "sectionName"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key]):
+            return f"{key} {raw[key]!r} is not a non-empty string"
+    if "group" in raw and not isinstance(raw["group"], str):
+        return f"group {raw['group']!r} is not a string"
+    port = raw.get("port")
+    if "port" in raw and (isinstance(port, bool) or not isinstance(port, int)
+                          or not 1 <= port <= 65535):
+        return f"port {port!r} is not a port number"
+    return None
+
+
+def parent_refs_for(solver_refs: Sequence[object],
                     override: tuple[str | None, str | None, str | None],
                     namespace: str) -> tuple[list[dict[str, Any]], str | None]:
     """``applyGatewayAPIAnnotationParentRefOverride``: the parentRefs and, when cert-manager
-    refuses, why."""
+    refuses, why. The annotations count by presence (``name, ok := o.Annotations[...]``): empty
+    ones still add a parentRef, one with an empty name that the API server rejects when the
+    solver creates its HTTPRoute -- as it rejects any malformed parentRef."""
     name, kind, ns = override
-    refs = [dict(r) for r in solver_refs]
+    refs = [dict(r) if isinstance(r, Mapping) else r for r in solver_refs]
     if (name is None) != (kind is None):
-        return refs, ("the Certificate sets only one of the http01-parentrefname and "
-                      "http01-parentrefkind annotations: cert-manager refuses (\"cannot specify "
-                      "only one of parentRefName, parentRefKind override annotations\") and "
-                      "creates no challenge")
+        return [], ("the Certificate sets only one of the http01-parentrefname and "
+                    "http01-parentrefkind annotations: cert-manager refuses (\"cannot specify "
+                    "only one of parentRefName, parentRefKind override annotations\") and "
+                    "creates no challenge")
     if name is not None and kind is not None:
         target_ns = ns or namespace
         refs = [r for r in refs if not (
-            r.get("namespace") == target_ns and r.get("name") == name
-            and (r.get("kind") is None or r.get("kind") == kind))]
+            isinstance(r, Mapping) and r.get("namespace") == target_ns
+            and r.get("name") == name and (r.get("kind") is None or r.get("kind") == kind))]
         refs.append({"name": name, "namespace": target_ns, "kind": kind})
     if not refs:
-        return refs, ("the solver gives no parentRefs (gatewayHTTPRoute.parentRefs) and the "
-                      "Certificate no http01-parentref annotations: cert-manager refuses "
-                      "(\"must specify parentRefs either through annotations or solver "
-                      "config\") and creates no challenge")
-    return refs, None
+        return [], ("the solver gives no parentRefs (gatewayHTTPRoute.parentRefs) and the "
+                    "Certificate no http01-parentref annotations: cert-manager refuses "
+                    "(\"must specify parentRefs either through annotations or solver "
+                    "config\") and creates no challenge")
+    for i, r in enumerate(refs):
+        why = _invalid_parent_ref(r)
+        if why is not None:
+            src = ("from the Certificate's http01-parentref annotations" if i == len(refs) - 1
+                   and name is not None else "of the solver's gatewayHTTPRoute.parentRefs")
+            return [], (f"the solver HTTPRoute's parentRefs[{i}] ({src}) is invalid: {why}; "
+                        f"the API server rejects the HTTPRoute and the challenge never gets "
+                        f"its route")
+    return [dict(r) for r in refs if isinstance(r, Mapping)], None
 
 
 def solver_route(namespace: str, dns_name: str, is_ip: bool, refs: Sequence[Mapping[str, Any]],
@@ -241,8 +273,7 @@ def pod_labels(gw: ga.Gateway, bundle: ga.Bundle) -> tuple[dict[str, str], str]:
                 found.update(selector)
         if found:
             return found, ""
-        return {}, (f"the pods behind {', '.join(names) or 'its addresses'} are not in the "
-                    f"input: only classic Gateways without selector are judged with it")
+        return {}, f"the Service {', '.join(names) or '(none named)'} is not in the input"
     infra = gw.infrastructure_labels if gw.infrastructure_labels is not None else gw.labels
     name = gw.annotations.get("gateway.istio.io/name-override") or f"{gw.name}-{gw.class_name}"
     return {"sidecar.istio.io/inject": "false", "service.istio.io/canonical-name": name,
@@ -278,6 +309,8 @@ class GatewayApiInput(RoutingInput):
 class Simulated:
     answer: Answer
     cause: str
+    #: why the pods are not known (a manual deployment whose Service is not in the input)
+    pods_unknown: str = ""
 
 
 def _server_hosts(listener: ga.Listener, bundle: ga.Bundle, namespaces: set[str]
@@ -288,7 +321,7 @@ def _server_hosts(listener: ga.Listener, bundle: ga.Bundle, namespaces: set[str]
         return sanitize_server_hosts([f"*/{hostname}"], listener.owner_namespace)
     if listener.routes_from == "Same":
         return (f"{listener.owner_namespace}/{hostname}",)
-    admitted = sorted(ns for ns in namespaces | set(bundle.namespaces) if ga.namespace_accepted(
+    admitted = sorted(ns for ns in namespaces | set(bundle.namespaces) if gal.namespace_accepted(
         listener.routes_from, listener.routes_selector, listener.owner_namespace, ns,
         bundle.namespaces, "").allowed)
     return tuple(f"{ns}/{hostname}" for ns in admitted) or (f"~/{hostname}",)
@@ -356,10 +389,28 @@ def simulate(gw: ga.Gateway, listeners: Sequence[ga.Listener],
         return names.get(re.sub(r"\.match\[\d+\]$", "", text), text)
 
     cause = _ORIGIN.sub(rename, answer.cause)
-    where = f"pods of Gateway {gw.key} ({', '.join(f'{k}={v}' for k, v in sorted(labels.items()))})"
-    if note:
-        where += f"; {note}"
-    return Simulated(answer, f"{cause} [on {where}]")
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "labels not known"
+    where = f"pods of Gateway {gw.key} ({shown})"
+    return Simulated(answer, f"{cause} [on {where}]", note)
+
+
+def classic_redirects(source: GatewayApiInput, ingress: IngressOptions, host: str,
+                      port: int) -> list[str]:
+    """The classic ``networking.istio.io`` Gateways with a selector and a port-``port``
+    ``httpsRedirect`` server for ``host`` (or a wildcard covering it): on pods that are not
+    known, each may apply (``mergeGateways``) and redirect the challenge."""
+    gateways, _ = source.collect(ingress)
+    out = []
+    for g in gateways:
+        if g.derived or not g.selector:
+            continue
+        for srv in g.servers:
+            hosts = [h.rpartition("/")[2].lower() for h in srv.hosts]
+            if srv.https_redirect and srv.number == port and any(
+                    h == "*" or host_subset_of(host.lower(), h) for h in hosts):
+                sel = ", ".join(f"{k}={v}" for k, v in sorted(g.selector.items()))
+                out.append(f"Gateway {g.key} spec.servers[{srv.index}] (selector {sel})")
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,13 +441,22 @@ class Judged:
 _RANK = {"redirected": 0, "unroutable": 1, "unknown": 2, "out-of-scope": 3, "pass": 4}
 #: the rule of a route that attaches nowhere, by the furthest ``referenceAllowed`` stage
 _STAGE_RULES = {"port": "MHR033", "sectionName": "MHR033", "hostname": "MHR035",
-                "namespace": "MHR036", "kind": "MHR037"}
+                "namespace": "MHR036", "kind": "MHR037", "conflict": "MHR040"}
 
 
 def _attach_failure(route: ga.HTTPRoute, outcome: ga.ParentOutcome, port: int) -> Judged:
     who = f"the solver {route.ref} (parentRef {outcome.ref.text})"
     if outcome.problem == "not-allowed":
         return Judged("unroutable", f"{who}: {outcome.message}", "MHR038")
+    refused_http = [r for r in outcome.refused if ga.STAGES.index(r.stage) > 1
+                    and r.listener.protocol == "HTTP" and r.listener.port == port]
+    if outcome.attached and refused_http:
+        # the port-80 HTTP listener's own refusal is the reason, not where else it attached
+        best = max(refused_http, key=lambda r: ga.STAGES.index(r.stage))
+        found = ", ".join(f"{a.listener.ref} ({a.listener.protocol}, port {a.listener.port})"
+                          for a in outcome.attached)
+        return Judged("unroutable", f"{who}: {best.reason} (it attaches only to {found})",
+                      _STAGE_RULES[best.stage])
     if outcome.attached:
         found = ", ".join(f"{a.listener.ref} ({a.listener.protocol}, port {a.listener.port})"
                           for a in outcome.attached)
@@ -418,9 +478,18 @@ def _attach_failure(route: ga.HTTPRoute, outcome: ga.ParentOutcome, port: int) -
                   _STAGE_RULES[best.stage])
 
 
+#: how a pass states what it assumed (:func:`assumptions` reads it back from the cause)
+_ASSUMED = re.compile(r" \[assumption: ([^\]]*)\]")
+
+
+def assumptions(cause: str) -> list[str]:
+    """The assumptions a verdict's cause states (namespace selectors, unknown pods)."""
+    return _ASSUMED.findall(cause)
+
+
 def _classify(sim: Simulated, expected: str, notes: Sequence[str]) -> Judged:
     answer = sim.answer
-    extra = "".join(f"; {n}" for n in dict.fromkeys(notes) if n)
+    extra = "".join(f" [assumption: {n}]" for n in dict.fromkeys(notes) if n)
     if answer.kind == "redirect":
         return Judged("redirected", sim.cause + extra)
     if answer.kind == "route":
@@ -431,6 +500,28 @@ def _classify(sim: Simulated, expected: str, notes: Sequence[str]) -> Judged:
     return Judged("unroutable", sim.cause + extra)
 
 
+def _unknown_pods(gw: ga.Gateway, sim: Simulated, expected: str, notes: list[str],
+                  source: GatewayApiInput, ingress: IngressOptions, host: str,
+                  port: int) -> Judged:
+    """:func:`_classify`, but a pass on pods that are not known is no pass when a classic
+    Gateway with a port-``port`` redirect for the host may select them (the common migration:
+    a Gateway API Gateway on the ``istio=ingressgateway`` pods); else the pass stands on that
+    assumption, which it states."""
+    judged = _classify(sim, expected, notes)
+    if not sim.pods_unknown or judged.verdict != "pass":
+        return judged
+    manual = (f"Gateway {gw.key} is deployed manually (addresses "
+              f"{', '.join(v for _, v in gw.addresses) or '-'}): {sim.pods_unknown}, so its "
+              f"pods are not known")
+    if could := classic_redirects(source, ingress, host, port):
+        return Judged("unknown", (
+            f"{manual}; {', '.join(could)} may select them and redirect {host} to https "
+            f"before any route (it does when they are its pods): add the Service to the input"
+            f" (on the pods assumed: {_classify(sim, expected, []).cause})"))
+    return _classify(sim, expected, [*notes, f"{manual}: assumed that no classic Gateway "
+                                             f"with a selector redirects {host} on them"])
+
+
 def _port_listeners(gw: ga.Gateway, bundle: ga.Bundle, port: int) -> list[ga.Listener]:
     """The HTTP listeners on ``port`` served by the pods of ``gw``: its own, then those of the
     ListenerSets it accepts (each becomes an istiod Gateway on the same pods)."""
@@ -438,7 +529,8 @@ def _port_listeners(gw: ga.Gateway, bundle: ga.Bundle, port: int) -> list[ga.Lis
     for ls, check in sorted(bundle.listener_sets_of(gw), key=lambda x: x[0].sort_key):
         if check.allowed:
             own.extend(ls.listeners)
-    return [lst for lst in own if lst.protocol == "HTTP" and lst.port == port]
+    return [lst for lst in own if lst.protocol == "HTTP" and lst.port == port
+            and bundle.conflict(lst) is None]
 
 
 def judge(requests: Sequence[GatewayRequest], resources: Sequence[object], *, port: int,
@@ -498,8 +590,11 @@ def judge(requests: Sequence[GatewayRequest], resources: Sequence[object], *, po
             listeners = _port_listeners(gw, bundle, port)
             sim = simulate(gw, listeners, [*bundle.routes, route], bundle, source, req.name,
                            path, port, ingress)
-            results.append(_classify(sim, expected, notes))
+            results.append(_unknown_pods(gw, sim, expected, notes, source, ingress, host,
+                                         port))
         results.extend(j for o, j in failures
                        if o.gateway is None or o.gateway.key not in reached)
+        if not results:  # every parentRef is read: never empty, but never a crash either
+            results.append(Judged("unknown", f"the solver {route.ref} reaches no parent"))
         out.append(min(results, key=lambda j: _RANK.get(j.verdict, 5)))
     return out

@@ -556,3 +556,158 @@ def test_explain_shows_gateway_api_names(case: str) -> None:
                "check-gwapi-classic-redirect": "redirected"}[case]
     assert "http01.gatewayHTTPRoute" in row
     assert f"| {verdict} |" in row, row
+
+
+# --------------------------------------------------------------------------------------------
+# Review findings: parentRef shapes, listener conflicts, unknown pods, refusal reasons,
+# assumptions, Istio's other classes, allowedRoutes.kinds groups
+
+
+@pytest.mark.parametrize(("refs", "annotations"), [
+    (REFS, {"acme.cert-manager.io/http01-parentrefname": "",
+            "acme.cert-manager.io/http01-parentrefkind": ""}),
+    ([{"namespace": "infra"}], None),
+    ([{"name": "", "namespace": "infra"}], None),
+    ([{"name": 5, "namespace": "infra"}], None),
+    ([{"name": "web", "namespace": "infra", "port": "80"}], None),
+    ([{"name": "web", "namespace": "infra", "sectionName": ["http"]}], None),
+])
+def test_a_parent_ref_the_api_server_rejects_is_impossible_never_a_crash(
+        refs: list[dict[str, Any]], annotations: dict[str, str] | None) -> None:
+    """``applyGatewayAPIAnnotationParentRefOverride`` tests the annotations' presence: empty
+    ones add a parentRef with name "", which the API server rejects with the HTTPRoute."""
+    v = judge(gateway(), refs=refs, annotations=annotations)
+    assert (v.verdict, v.rule) == ("impossible", "MHR032"), v.cause
+    assert "is invalid" in v.cause
+    assert "API server rejects" in v.cause
+
+
+@pytest.mark.parametrize("raw", ["web", 7, None, ["web"], {"name": "web", "port": True}])
+def test_parent_refs_of_any_shape_are_refused_with_a_reason(raw: object) -> None:
+    refs, problem = gr.parent_refs_for([raw], (None, None, None), "shop")
+    assert refs == []
+    assert problem is not None
+    assert "parentRefs[0]" in problem
+
+
+def _conflict_setup(ls_hostname: str | None, gw_hostname: str | None = None
+                    ) -> list[dict[str, Any]]:
+    gw = gateway(listener(hostname=gw_hostname),
+                 allowedListeners={"namespaces": {"from": "All"}})
+    ls = listener_set()
+    ls["spec"]["listeners"][0].update(port=80, allowedRoutes={"namespaces": {"from": "All"}})
+    if ls_hostname is None:
+        del ls["spec"]["listeners"][0]["hostname"]
+    else:
+        ls["spec"]["listeners"][0]["hostname"] = ls_hostname
+    return [gw, ls]
+
+
+@pytest.mark.parametrize(("ls_host", "gw_host", "ok"), [
+    (None, None, False), (HOST, HOST, False), (HOST, None, True), (None, HOST, True)])
+def test_a_listener_set_listener_conflicting_with_the_gateway_takes_no_route(
+        ls_host: str | None, gw_host: str | None, ok: bool) -> None:
+    """``ComputeGatewayListenerConflicts``: same port and hostname (both unset: ``*``) as a
+    Gateway listener -- the ListenerSet's listener is skipped (``ListenerSetCollection``)."""
+    v = judge(*_conflict_setup(ls_host, gw_host), refs=LS_REF)
+    if ok:
+        assert v.verdict == "pass", v.cause
+    else:
+        assert (v.verdict, v.rule) == ("unroutable", "MHR040"), v.cause
+        assert "conflicts with the earlier Gateway infra/web listener http" in v.cause
+        assert "HostnameConflict" in v.cause
+
+
+def test_listener_sets_conflict_in_creation_order() -> None:
+    gw = gateway(listener("https", 443, "HTTPS", "*.example.com",
+                          tls={"certificateRefs": [{"name": "w"}]}),
+                 allowedListeners={"namespaces": {"from": "All"}})
+    old, new = listener_set(), listener_set()
+    old["metadata"].update(name="old", creationTimestamp="2020-01-01T00:00:00Z")
+    new["metadata"].update(name="new", creationTimestamp="2021-01-01T00:00:00Z")
+    for ls in (old, new):
+        ls["spec"]["listeners"][0]["allowedRoutes"] = {"namespaces": {"from": "All"}}
+    v = judge(gw, new, old, refs=[{"name": "new", "kind": "ListenerSet", "namespace": "shop"}])
+    assert (v.verdict, v.rule) == ("unroutable", "MHR040"), v.cause
+    assert "ListenerSet shop/old listener http" in v.cause
+    assert judge(gw, new, old, refs=[{"name": "old", "kind": "ListenerSet",
+                                      "namespace": "shop"}]).verdict == "pass"
+
+
+MANUAL = {"addresses": [{"type": "Hostname",
+                         "value": "istio-ingressgateway.istio-system.svc.cluster.local"}]}
+
+
+def test_unknown_pods_with_a_classic_redirect_that_may_select_them_is_unknown() -> None:
+    v = judge(gateway(**MANUAL), classic_redirect({"istio": "ingressgateway"}, [HOST]))
+    assert v.verdict == "unknown", v.cause
+    assert "Gateway infra/web is deployed manually" in v.cause
+    assert "istio-ingressgateway.istio-system.svc.cluster.local" in v.cause
+    assert "Gateway infra/legacy spec.servers[0] (selector istio=ingressgateway)" in v.cause
+    assert judge(gateway(**MANUAL), classic_redirect({"istio": "ingressgateway"}, ["*"])
+                 ).verdict == "unknown"
+    # a redirect for another host cannot apply: the pass stands, on a stated assumption
+    v = judge(gateway(**MANUAL), classic_redirect({"istio": "ingressgateway"},
+                                                  ["other.example.org"]))
+    assert v.verdict == "pass", v.cause
+    assert any("assumed that no classic Gateway" in a for a in gr.assumptions(v.cause))
+
+
+def test_the_http_listeners_own_refusal_is_the_reason() -> None:
+    https = listener("https", 443, "HTTPS", tls={"certificateRefs": [{"name": "w"}]})
+    v = judge(gateway(listener(allowed={"namespaces": {"from": "Same"}}), https),
+              refs=[{"name": "web", "namespace": "infra"}])
+    assert (v.verdict, v.rule) == ("unroutable", "MHR036"), v.cause
+    assert "listener http allowedRoutes.namespaces from Same" in v.cause
+    v = judge(gateway(listener(hostname="other.example.org"), https),
+              refs=[{"name": "web", "namespace": "infra"}])
+    assert (v.verdict, v.rule) == ("unroutable", "MHR035"), v.cause
+
+
+def _results(items: list[dict[str, Any]]) -> list[Any]:
+    from merge_https_redirects.check.mode import gateway_assumptions
+
+    return gateway_assumptions(check(items))
+
+
+def test_a_pass_on_an_assumption_is_reported_in_check_mode() -> None:
+    items = [issuer(REFS), certificate(), gateway(listener(allowed=SELECTOR))]
+    (found,) = _results(items)
+    assert (found.rule.id, found.level) == ("MHR041", "warning")
+    assert "Namespace shop is not in the input: assumed to match" in found.message
+    items = [issuer(REFS), certificate(), gateway(**MANUAL)]
+    (found,) = _results(items)
+    assert "Gateway infra/web is deployed manually" in found.message
+    assert _results([issuer(REFS), certificate(), gateway()]) == []
+
+
+def test_check_mode_and_explain_carry_the_assumption() -> None:
+    from merge_https_redirects.check.mode import check_mode, explain
+    from merge_https_redirects.config import Config
+    from merge_https_redirects.rewrite.resources import Resource
+
+    docs = [issuer(REFS), certificate(), gateway(listener(allowed=SELECTOR))]
+    resources = [Resource(i, d["apiVersion"], d["kind"], d["metadata"]["name"],
+                          d["metadata"].get("namespace", ""), {},
+                          load=(lambda d=d: copy.deepcopy(d))) for i, d in enumerate(docs)]
+    assert [r.rule.id for r in check_mode(resources, Config()).results
+            if r.rule.id == "MHR041"] == ["MHR041"]
+    _, notes = explain(resources, Config(), set())
+    assert [r.rule.id for r in notes] == ["MHR041"]
+
+
+@pytest.mark.parametrize(("cls", "why"), [("istio-waypoint", "waypoint"),
+                                          ("istio-remote", "remote gateway")])
+def test_istios_other_builtin_classes_are_out_of_scope(cls: str, why: str) -> None:
+    v = judge(gateway(cls=cls))
+    assert v.verdict == "out-of-scope", v.cause
+    assert f"GatewayClass {cls!r}" in v.cause
+    assert why in v.cause
+
+
+def test_an_empty_route_kind_group_is_the_core_group() -> None:
+    allowed = {"namespaces": {"from": "All"}, "kinds": [{"group": "", "kind": "HTTPRoute"}]}
+    v = judge(gateway(listener(allowed=allowed)))
+    assert (v.verdict, v.rule) == ("unroutable", "MHR037"), v.cause
+    allowed["kinds"] = [{"group": ga.GROUP, "kind": "HTTPRoute"}]
+    assert judge(gateway(listener(allowed=allowed))).verdict == "pass"
