@@ -124,8 +124,14 @@ def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle |
             if not rows:
                 last_end = max(last_end, seq_end)
             items = bundle.items
-            for position, (start, end, api_version, kind, item_name, namespace, kept, value,
-                           candidates) in enumerate(rows):
+            # Each row is dropped as its Item is made: the rows of a large bundle never all
+            # sit beside their Items (peak memory).
+            rows.reverse()
+            position = -1
+            while rows:
+                (start, end, api_version, kind, item_name, namespace, kept, value,
+                 candidates) = rows.pop()
+                position += 1
                 end = _strip_end(text, end)
                 item = Item(position, start, end, intern(api_version), intern(kind), item_name,
                             intern(namespace), kept, value is not None)
