@@ -241,15 +241,9 @@ class _Pending:
 
 
 @dataclass(frozen=True, slots=True)
-class _GatewayPending:
-    """A name whose solver is ``gatewayHTTPRoute``: judged by :mod:`.gateway_api_routes`."""
-
-    request: cm.NameRequest
-    solver: cm.Solver
-    issuer: str
-    described: str
-    warnings: tuple[str, ...]
-    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+class _GatewayPending(_Pending):
+    """A name whose solver is ``gatewayHTTPRoute``: judged by :mod:`.gateway_api_routes`, not
+    in the Ingress batches (tell the two apart by exact type)."""
 
 
 #: The names are judged in this many batches (by host): the solver Ingresses of a large bundle
@@ -494,7 +488,7 @@ def check(resources: Sequence[object],
     (namespace, kind, name) and then by the order of names in it."""
     items = [r for r in resources if isinstance(r, Mapping)]
     first = _first_verdicts(items, options)
-    pending = [v for v in first if isinstance(v, _Pending)]
+    pending = [v for v in first if type(v) is _Pending]
     results = _judge_all(pending, items, options, gateway_workloads(items, options))
     gateway_pending = [v for v in first if isinstance(v, _GatewayPending)]
     judged = iter(gwapi.judge([gwapi.GatewayRequest(

@@ -167,7 +167,7 @@ class Proof:
         # HTTP-01: the names whose challenge passes on a workload must still pass there.
         self.pending: list[_Pending] = [
             v for v in http01._first_verdicts(before, self.options, requests)
-            if isinstance(v, http01._Pending)]
+            if type(v) is http01._Pending]
         del requests
         # the solvers are judged on the same reading (its routes are theirs too)
         judged = http01.judge_per_workload(self.pending, before, self.options, workloads,
