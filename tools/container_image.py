@@ -113,9 +113,8 @@ def build_base() -> str:
         python = rootfs / "usr" / "bin" / "python"
         if not python.exists():
             python.symlink_to("python3")
-        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
-            for entry in (rootfs / cache).glob("*.deb"):
-                entry.unlink()
+        for package in (rootfs / "var/cache/apt/archives").glob("*.deb"):
+            package.unlink()  # the downloaded packages: not part of the image
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         try:
             assert tar.stdout is not None

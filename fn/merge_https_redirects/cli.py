@@ -363,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         return _last_resort(args, "error MHR101: input too large for the available memory")
     except Exception as exc:  # the last line of defence: one line, never a traceback
+        if isinstance(exc, ImportError) and exc.name == "MHR_SCANNER":  # a setting, not a bug
+            return _last_resort(args, f"merge-https-redirects: {exc}")
         return _last_resort(args, (
             f"merge-https-redirects: internal error: {type(exc).__name__}: {exc} "
             "(please report this with the input that caused it)"))

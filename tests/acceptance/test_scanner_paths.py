@@ -52,3 +52,19 @@ def test_the_override_is_honoured() -> None:
     assert scanner_of(env) == "python"
     env.pop("MHR_SCANNER")
     assert scanner_of(env) == ("c" if BUILT else "python")
+
+
+@pytest.mark.parametrize("value", ["bogus", "C++"])
+def test_a_bad_setting_is_a_clear_error(value: str) -> None:
+    env = {**os.environ, "MHR_SCANNER": value}
+    done = subprocess.run(
+        [sys.executable, "-m", "merge_https_redirects"], env=env, capture_output=True,
+        text=True, check=False, cwd=REPO,
+        input="apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"merge-https-redirects: MHR_SCANNER={value.lower()!r}: use 'c', 'python' or leave "
+        "it unset"]
+    assert "internal error" not in done.stdout
+    assert "kind: ResourceList" in done.stdout
+    assert "severity: error" in done.stdout

@@ -67,9 +67,7 @@ def gateway_assumptions(verdicts: Sequence[http01.NameVerdict]) -> list[Result]:
     for v in verdicts:
         if v.verdict != "pass" or not v.solver.startswith("http01.gatewayHTTPRoute"):
             continue
-        from merge_https_redirects.model.gateway_api_routes import assumptions
-
-        for assumed in assumptions(v.cause):
+        for assumed in v.assumed:
             if (v.key, assumed) not in seen:
                 seen.add((v.key, assumed))
                 out.append(Result(rule("MHR041"), f"{v.name}: passes on an assumption: "

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from merge_https_redirects.hosts.kustomize_plugin import (
     InstallError,
-    _import_path_needed,
+    import_path_needed,
     interpreter_command,
     plugin_script,
 )
@@ -80,7 +80,7 @@ def launcher_script() -> str:
     """The executable ``postrender.sh`` runs: stream mode of this installation."""
     command = interpreter_command()
     return plugin_script(
-        command, _import_path_needed(command[0], os.environ), marker=MARKER,
+        command, import_path_needed(command[0], os.environ), marker=MARKER,
         comment="postrender.sh passes Helm's --post-renderer-args; manifests come on stdin.",
         arguments='"$@"')
 

@@ -90,7 +90,7 @@ def interpreter_command() -> list[str]:
     return [os.path.abspath(sys.executable), "-m", "merge_https_redirects"]
 
 
-def _import_path_needed(python: str, env: Mapping[str, str]) -> str | None:
+def import_path_needed(python: str, env: Mapping[str, str]) -> str | None:
     """The ``PYTHONPATH`` the plugin needs, or ``None`` when ``python`` imports the package as is.
 
     The installer may run from a source tree through ``PYTHONPATH``; kustomize later runs the
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         home = default_plugin_home(env, Path.home())
     command = interpreter_command()
     try:
-        pythonpath = _import_path_needed(command[0], env)
+        pythonpath = import_path_needed(command[0], env)
         target = install(home.path, plugin_script(command, pythonpath), force=args.force)
     except InstallError as exc:
         print(f"merge-https-redirects: {exc}", file=sys.stderr)

@@ -436,6 +436,8 @@ class Judged:
     cause: str
     #: the rule reporting it when not the verdict's usual one
     rule: str | None = None
+    #: what a verdict rests on that the input does not tell (also stated in ``cause``)
+    assumed: tuple[str, ...] = ()
 
 
 _RANK = {"redirected": 0, "unroutable": 1, "unknown": 2, "out-of-scope": 3, "pass": 4}
@@ -478,26 +480,18 @@ def _attach_failure(route: ga.HTTPRoute, outcome: ga.ParentOutcome, port: int) -
                   _STAGE_RULES[best.stage])
 
 
-#: how a pass states what it assumed (:func:`assumptions` reads it back from the cause)
-_ASSUMED = re.compile(r" \[assumption: ([^\]]*)\]")
-
-
-def assumptions(cause: str) -> list[str]:
-    """The assumptions a verdict's cause states (namespace selectors, unknown pods)."""
-    return _ASSUMED.findall(cause)
-
-
 def _classify(sim: Simulated, expected: str, notes: Sequence[str]) -> Judged:
     answer = sim.answer
-    extra = "".join(f" [assumption: {n}]" for n in dict.fromkeys(notes) if n)
+    assumed = tuple(n for n in dict.fromkeys(notes) if n)
+    extra = "".join(f" [assumption: {n}]" for n in assumed)
     if answer.kind == "redirect":
-        return Judged("redirected", sim.cause + extra)
+        return Judged("redirected", sim.cause + extra, assumed=assumed)
     if answer.kind == "route":
         if answer.destination == expected:
-            return Judged("pass", f"reaches the solver: {sim.cause}{extra}")
+            return Judged("pass", f"reaches the solver: {sim.cause}{extra}", assumed=assumed)
         return Judged("unroutable", f"routed to {answer.destination} instead of the solver "
-                                    f"{expected}: {sim.cause}{extra}")
-    return Judged("unroutable", sim.cause + extra)
+                                    f"{expected}: {sim.cause}{extra}", assumed=assumed)
+    return Judged("unroutable", sim.cause + extra, assumed=assumed)
 
 
 def _unknown_pods(gw: ga.Gateway, sim: Simulated, expected: str, notes: list[str],
@@ -522,7 +516,7 @@ def _unknown_pods(gw: ga.Gateway, sim: Simulated, expected: str, notes: list[str
                                              f"with a selector redirects {host} on them"])
 
 
-def _port_listeners(gw: ga.Gateway, bundle: ga.Bundle, port: int) -> list[ga.Listener]:
+def port_listeners(gw: ga.Gateway, bundle: ga.Bundle, port: int) -> list[ga.Listener]:
     """The HTTP listeners on ``port`` served by the pods of ``gw``: its own, then those of the
     ListenerSets it accepts (each becomes an istiod Gateway on the same pods)."""
     own = list(gw.listeners)
@@ -587,7 +581,7 @@ def judge(requests: Sequence[GatewayRequest], resources: Sequence[object], *, po
             entry[1].extend(a.assumed for a, _ in kept)
         expected = f"{req.service}.{req.namespace}.svc.{DOMAIN_SUFFIX}:{solver_port}"
         for gw, notes in reached.values():
-            listeners = _port_listeners(gw, bundle, port)
+            listeners = port_listeners(gw, bundle, port)
             sim = simulate(gw, listeners, [*bundle.routes, route], bundle, source, req.name,
                            path, port, ingress)
             results.append(_unknown_pods(gw, sim, expected, notes, source, ingress, host,

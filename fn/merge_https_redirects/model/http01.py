@@ -109,6 +109,9 @@ class NameVerdict:
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
     #: the rule reporting the verdict when not the verdict's usual one (Gateway API reasons)
     rule: str | None = None
+    #: what the verdict rests on that the input does not tell (Gateway API: a Namespace not
+    #: in the input, a manually deployed Gateway's pods)
+    assumed: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -505,7 +508,8 @@ def check(resources: Sequence[object],
             r = v.request
             verdicts.append(NameVerdict(r.subject, r.name, v.issuer, v.described,
                                         j.verdict, j.cause, r.field_path, False,
-                                        r.warnings + v.warnings, v.issuer_warnings, j.rule))
+                                        r.warnings + v.warnings, v.issuer_warnings, j.rule,
+                                        j.assumed))
         elif isinstance(v, _Pending):
             verdict, cause = results[n]
             n += 1

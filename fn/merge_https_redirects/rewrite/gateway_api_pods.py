@@ -48,18 +48,14 @@ def _listening(values: Sequence[Mapping[str, Any]], ports: Sequence[int]) -> lis
     """Istio's Gateway API Gateways with an HTTP listener (their own or an accepted
     ListenerSet's) on one of ``ports``, with the labels of their pods."""
     from merge_https_redirects.model import gateway_api as ga
-    from merge_https_redirects.model.gateway_api_routes import pod_labels
+    from merge_https_redirects.model.gateway_api_routes import pod_labels, port_listeners
 
     bundle = ga.Bundle.read(values)
     out = []
     for gw in sorted(bundle.gateways.values(), key=lambda g: g.key):
         if bundle.controller(gw.class_name) != ga.ISTIO_CONTROLLER:
             continue
-        listeners = list(gw.listeners)
-        for listener_set, accepted in bundle.listener_sets_of(gw):
-            if accepted.allowed:
-                listeners += listener_set.listeners
-        if not any(lst.port in ports and lst.protocol.upper() == "HTTP" for lst in listeners):
+        if not any(port_listeners(gw, bundle, port) for port in ports):
             continue
         labels, unknown = pod_labels(gw, bundle)
         out.append(_Pods(gw, labels, unknown))

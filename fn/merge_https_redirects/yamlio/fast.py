@@ -26,16 +26,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .text import Retain
 
+#: The setting; an ImportError naming it (``name``) is the user's to fix, not a bug.
+SCANNER_ENV = "MHR_SCANNER"
 _cscan: Any = None
-_choice = os.environ.get("MHR_SCANNER", "").strip().lower()
+_choice = os.environ.get(SCANNER_ENV, "").strip().lower()
 if _choice not in ("", "auto", "c", "python"):
-    raise ImportError(f"MHR_SCANNER={_choice!r}: use 'c', 'python' or leave it unset")
+    raise ImportError(f"{SCANNER_ENV}={_choice!r}: use 'c', 'python' or leave it unset",
+                      name=SCANNER_ENV)
 if _choice != "python":
     try:
         _cscan = importlib.import_module(f"{__package__}._cscan")
-    except ImportError:  # not built, or libyaml missing at run time: the pure-Python scanner
+    except ImportError as exc:  # not built, or libyaml missing: the pure-Python scanner
         if _choice == "c":
-            raise
+            raise ImportError(f"{SCANNER_ENV}=c, but the compiled scanner does not load: {exc}",
+                              name=SCANNER_ENV) from exc
 
 #: Which scanner :func:`.scan.scan_resource_list` uses: ``"c"`` or ``"python"``.
 SCANNER = "c" if _cscan is not None else "python"

@@ -340,7 +340,7 @@ def probe(items: list[dict[str, Any]], path: str, host: str = HOST) -> gr.Simula
     """``GET http://host/path`` on the pods of Gateway infra/web with the bundle's routes."""
     bundle = ga.Bundle.read(items)
     gw = bundle.gateways["infra/web"]
-    return gr.simulate(gw, gr._port_listeners(gw, bundle, 80), bundle.routes, bundle,
+    return gr.simulate(gw, gr.port_listeners(gw, bundle, 80), bundle.routes, bundle,
                        gr.GatewayApiInput(items), host, path, 80, DEFAULT_INGRESS)
 
 
@@ -650,7 +650,7 @@ def test_unknown_pods_with_a_classic_redirect_that_may_select_them_is_unknown() 
     v = judge(gateway(**MANUAL), classic_redirect({"istio": "ingressgateway"},
                                                   ["other.example.org"]))
     assert v.verdict == "pass", v.cause
-    assert any("assumed that no classic Gateway" in a for a in gr.assumptions(v.cause))
+    assert any("assumed that no classic Gateway" in a for a in v.assumed)
 
 
 def test_the_http_listeners_own_refusal_is_the_reason() -> None:
