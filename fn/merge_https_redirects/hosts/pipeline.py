@@ -103,11 +103,13 @@ class _Loader:
     """``Resource.load`` for a scanned item (a bundle holds thousands: smaller than a closure
     or a ``functools.partial``)."""
 
-    __slots__ = ("bundle", "item")
+    __slots__ = ("bundle", "checked", "item")
 
     def __init__(self, bundle: yamlio.Bundle, item: yamlio.Item) -> None:
         self.bundle = bundle
         self.item = item
+        #: what ``Resource.read`` made of the value (the value never changes)
+        self.checked: tuple[Any, str | None] | None = None
 
     def __call__(self) -> Any:
         try:

@@ -145,7 +145,7 @@ def _is_istio(res: Mapping[str, Any], kind: str) -> bool:
     return res.get("kind") == kind and _group(api) == "networking.istio.io"
 
 
-def _read_gateway(res: Mapping[str, Any]) -> _Gateway | None:
+def _read_gateway(res: Mapping[str, Any], readings: Readings | None = None) -> _Gateway | None:
     _, _, ns, name = resource_identity(res)
     spec = _dict(res.get("spec"))
     if not name or spec is None:
@@ -153,8 +153,9 @@ def _read_gateway(res: Mapping[str, Any]) -> _Gateway | None:
     raw_sel = spec.get("selector")
     selector = _str_map(raw_sel) if isinstance(raw_sel, dict) and raw_sel else None
     servers = []
+    read_server = _read_server if readings is None else readings.server
     for i, raw in enumerate(_list(spec.get("servers"))):
-        srv = _read_server(i, raw, ns)
+        srv = read_server(i, raw, ns)
         if srv is not None:
             servers.append(srv)
     return _Gateway(ns, name, selector, tuple(servers),
@@ -193,3 +194,39 @@ def _read_virtual_service(res: Mapping[str, Any]) -> _VirtualService | None:
     return _VirtualService(ns, name, hosts, gateways, tuple(_list(spec.get("http"))),
                            (*_creation_key(res, False), name, ns),
                            export_to=tuple(_str_items(spec.get("exportTo"))))
+
+
+class Readings:
+    """The readings of Gateways, their servers and VirtualServices, by the identity of the
+    value read, for the life of one run. The proof reads the bundle before and after the
+    rewrite, and again in the other creation order: the values it did not change are the
+    very same objects (never modified), so each is read once. Every value read is kept
+    alive here, so an identity is never reused for another value."""
+
+    __slots__ = ("_gateways", "_servers", "_services", "derived")
+
+    def __init__(self) -> None:
+        #: other readings by the identities of what they read (kept with it)
+        self.derived: dict[Any, tuple[object, Any]] = {}
+        self._gateways: dict[int, tuple[Mapping[str, Any], _Gateway | None]] = {}
+        self._services: dict[int, tuple[Mapping[str, Any], _VirtualService | None]] = {}
+        self._servers: dict[tuple[int, int, str], tuple[object, _Server | None]] = {}
+
+    def gateway(self, res: Mapping[str, Any]) -> _Gateway | None:
+        hit = self._gateways.get(id(res))
+        if hit is None:
+            hit = self._gateways[id(res)] = (res, _read_gateway(res, self))
+        return hit[1]
+
+    def virtual_service(self, res: Mapping[str, Any]) -> _VirtualService | None:
+        hit = self._services.get(id(res))
+        if hit is None:
+            hit = self._services[id(res)] = (res, _read_virtual_service(res))
+        return hit[1]
+
+    def server(self, i: int, raw: object, namespace: str) -> _Server | None:
+        key = (id(raw), i, namespace)
+        hit = self._servers.get(key)
+        if hit is None:
+            hit = self._servers[key] = (raw, _read_server(i, raw, namespace))
+        return hit[1]

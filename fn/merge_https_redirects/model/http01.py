@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
 from merge_https_redirects.model import gateway_api_routes as gwapi
-from merge_https_redirects.model.envoy import Answer
+from merge_https_redirects.model.envoy import Answer, RouteConfig
 from merge_https_redirects.model.gateway import is_subset, resource_identity
 from merge_https_redirects.model.ingress import (
     INGRESS_NAMESPACE,
@@ -366,20 +366,36 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
         where = w.describe() + (" -- labels assumed, set gatewayLabels to be sure"
                                 if w.assumed else "")
         for judged in batches:
+            # A name redirected by its own virtual host is, whatever solvers are added: it is
+            # answered without them (a renewal wave behind an httpsRedirect costs no solver).
+            redirected = [i for i in judged
+                          if base.redirects_whatever_is_added(pending[i].request.name)]
+            if redirected:
+                _answer(pending, redirected, base.config, path, n, where, out)
+                answered = set(redirected)
+                judged = [i for i in judged if i not in answered]
+            if not judged:
+                continue
             # the solver Ingresses are made again per workload: one batch's alive at a time
             added = [_solver_of((), pending[i], default_class) for i in judged
                      if not pending[i].solver.ingress_name]
             config = base.with_ingresses(added)
             del added
-            for i in judged:
-                request = pending[i].request
-                expected = (f"{_solver_name(request.namespace, request.name)}."
-                            f"{request.namespace}.svc.cluster.local:{SOLVER_PORT}")
-                verdict, cause = _classify(config.answer(request.name, path), expected)
-                out[i].append((n, verdict, f"{cause} [on {where}]"))
+            _answer(pending, judged, config, path, n, where, out)
             del config  # the next batch's configuration replaces it
         del base
     return out
+
+
+def _answer(pending: Sequence[_Pending], judged: Sequence[int], config: RouteConfig, path: str,
+            n: int, where: str, out: PerWorkload) -> None:
+    """The verdicts of the names ``judged`` on workload ``n`` (``where``) by ``config``."""
+    for i in judged:
+        request = pending[i].request
+        expected = (f"{_solver_name(request.namespace, request.name)}."
+                    f"{request.namespace}.svc.cluster.local:{SOLVER_PORT}")
+        verdict, cause = _classify(config.answer(request.name, path), expected)
+        out[i].append((n, verdict, f"{cause} [on {where}]"))
 
 
 def _solver_of(mappings: Sequence[Mapping[str, Any]], p: _Pending, default_class: str | None

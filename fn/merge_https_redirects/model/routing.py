@@ -76,10 +76,12 @@ from merge_https_redirects.model.envoy import (
     Route,
     RouteConfig,
     VirtualHost,
+    _strip_port,
 )
 from merge_https_redirects.model.gateway import (
     _KNOWN_PROTOCOLS,
     HTTP_PROTOCOLS,
+    Readings,
     _Gateway,
     _is_istio,
     _read_gateway,
@@ -123,10 +125,11 @@ class RoutingInput:
     those, and the routes built of them, are shared; the Ingress conversion's sources are
     read from ``resources``."""
 
-    __slots__ = ("_derived", "_ports", "gateways", "ingress_sources", "routes", "services")
+    __slots__ = ("_derived", "_ports", "_readings", "gateways", "ingress_sources", "routes",
+                 "services")
 
     def __init__(self, resources: Sequence[object], reuse: RoutingInput | None = None,
-                 *, read_gateways: bool = False) -> None:
+                 *, read_gateways: bool = False, readings: Readings | None = None) -> None:
         self.ingress_sources: list[Mapping[str, Any]] = []
         self.gateways: list[_Gateway]
         self.services: list[_VirtualService]
@@ -137,6 +140,12 @@ class RoutingInput:
         #: bundle's own Gateways and VirtualServices merged in: the same for every workload
         self._derived: tuple[Any, tuple[list[_Gateway], list[_VirtualService]]] | None = None
         self._ports: tuple[dict[str, str], dict[tuple[str, str], dict[str, int]]] | None = None
+        if readings is None and reuse is not None:
+            readings = reuse._readings
+        self._readings: Readings | None = readings
+        read_gateway = _read_gateway if readings is None else readings.gateway
+        read_virtual_service = (_read_virtual_service if readings is None
+                                else readings.virtual_service)
         if reuse is not None:
             self.ingress_sources = [res for res in resources if isinstance(res, Mapping)
                                     and res.get("kind") in _INGRESS_SOURCE_KINDS]
@@ -145,7 +154,7 @@ class RoutingInput:
             if read_gateways:
                 self.gateways = sorted(
                     (gw for res in resources if isinstance(res, Mapping)
-                     and _is_istio(res, "Gateway") and (gw := _read_gateway(res)) is not None),
+                     and _is_istio(res, "Gateway") and (gw := read_gateway(res)) is not None),
                     key=lambda g: g.sort_key)
             return
         gateways: list[_Gateway] = []
@@ -154,11 +163,11 @@ class RoutingInput:
             if not isinstance(res, Mapping):
                 continue
             if _is_istio(res, "Gateway"):
-                gw = _read_gateway(res)
+                gw = read_gateway(res)
                 if gw is not None:
                     gateways.append(gw)
             elif _is_istio(res, "VirtualService"):
-                vs = _read_virtual_service(res)
+                vs = read_virtual_service(res)
                 if vs is not None:
                     services.append(vs)
             elif res.get("kind") in _INGRESS_SOURCE_KINDS:
@@ -167,13 +176,30 @@ class RoutingInput:
         self.services = sorted(services, key=lambda v: v.sort_key)
         self.routes = {}
 
+    def with_gateways(self, gateways: Iterable[_Gateway]) -> RoutingInput:
+        """This reading with other Gateways (``gateways``, sorted here): the VirtualServices,
+        their routes and the Ingress conversion's sources are shared."""
+        other = RoutingInput((), self, readings=self._readings)
+        other.ingress_sources = self.ingress_sources
+        other._ports = self._ports
+        other.gateways = sorted(gateways, key=lambda g: g.sort_key)
+        return other
+
     def classes_and_ports(self, extra: Sequence[Mapping[str, Any]] = ()
                           ) -> tuple[dict[str, str], dict[tuple[str, str], dict[str, int]]]:
         """The IngressClasses' controllers and the Services' named ports of the bundle (and
         ``extra``), as :func:`convert_ingresses` reads them (read once)."""
         if self._ports is None:
-            self._ports = (ingress_classes_of(self.ingress_sources),
-                           services_ports(self.ingress_sources))
+            key = tuple(map(id, self.ingress_sources))
+            known = None if self._readings is None else self._readings.derived.get(key)
+            if known is not None:
+                self._ports = known[1]
+            else:
+                self._ports = (ingress_classes_of(self.ingress_sources),
+                               services_ports(self.ingress_sources))
+                if self._readings is not None:
+                    # the sources are kept with the reading: their identities stay theirs
+                    self._readings.derived[key] = (self.ingress_sources, self._ports)
         classes, ports = self._ports
         if any(res.get("kind") != "Ingress" for res in extra):
             classes = {**classes, **ingress_classes_of(extra)}
@@ -401,6 +427,21 @@ class RouteBase:
         self._args = (dict(pod_labels), port, ingress, port_map, proxy_namespace)
         self.config, self._shape = _build(source, pod_labels, port, ingress, (), port_map,
                                           proxy_namespace)
+
+    def redirects_whatever_is_added(self, host: str) -> bool:
+        """Whether ``host`` gets its own exact virtual host's ``require_tls`` redirect here, and
+        so the same answer, on any path, with any solver Ingresses added
+        (:meth:`with_ingresses`): Envoy takes the exact domain, and ``require_tls`` before any
+        route; istiod keeps ``require_tls`` once a redirect server of the host set it, and a
+        solver Ingress adds only a plain ``*`` server (no tls block: it makes no server with
+        one skipped; ahead of all, plain HTTP: it changes no server's fate on a port that
+        merges HTTP servers, where alone a redirect server sets ``require_tls``) and routes."""
+        name = _strip_port(host).lower()
+        if name == "*":
+            return False
+        found = self.config.virtual_host_for(name)
+        return (found is not None and found.domain == name and found.require_tls
+                and not found.blackhole)
 
     def with_ingresses(self, extra: Sequence[Mapping[str, Any]]) -> RouteConfig:
         """``build_route_config(source, ..., extra_ingresses=extra)``: incrementally where

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from merge_https_redirects.model.certmanager import NameRequest
     from merge_https_redirects.model.envoy import Answer, RouteConfig
+    from merge_https_redirects.model.gateway import _Gateway
     from merge_https_redirects.model.http01 import CheckOptions, _Pending
     from merge_https_redirects.model.routing import RoutingInput
 
@@ -151,13 +152,16 @@ class Proof:
     def __init__(self, before: Sequence[Mapping[str, Any]], config: Config,
                  workloads: Sequence[Workload]) -> None:
         from merge_https_redirects.model import certmanager, http01
+        from merge_https_redirects.model.gateway import Readings
         from merge_https_redirects.model.routing import RoutingInput
 
         self.workloads = workloads
         self.config = config
         self.options: CheckOptions = check_options(config)
         self.before_values = before
-        source = RoutingInput(before)
+        # what the rewrite leaves alone is read once, for every side and order
+        self.readings = Readings()
+        source = RoutingInput(before, readings=self.readings)
         # the names to certify: probed as hosts, and judged (read once for both)
         requests = certmanager.names_needing_certificates(before)
         self.hosts = probe_hosts(source, before, requests)
@@ -210,20 +214,20 @@ class Proof:
 
         found: dict[int, list[str]] = {}
         seen: set[tuple[int, int]] = set()  # (workload, host) already named
-        source = RoutingInput(after)
+        source = RoutingInput(after, readings=self.readings)
         self._compare(source, found, seen)
         # HTTP-01 on the same reading; its lines come after the answers' (of both orders)
         late = self._lost_passes(after, source) if self.passing else {}
         if added:  # built only now: one bundle's routing alive at a time
-            new = {id(g) for g in added}
-            bundle = ([_created(r, _FIRST) for r in after if id(r) not in new]
-                      + [_created(g, _LAST) for g in added])
-            # only Gateways differ (creation times, order): the VirtualServices and their
-            # routes are the same
-            source = (RoutingInput(bundle, reuse=source, read_gateways=True)
-                      if all(g.get("kind") == "Gateway" for g in added)
-                      else RoutingInput(bundle))
-            del bundle
+            if all(g.get("kind") == "Gateway" for g in added):
+                # only Gateways differ (creation times, order): the VirtualServices and
+                # their routes are the same
+                source = source.with_gateways(self._created_gateways(after, added))
+            else:
+                new = {id(g) for g in added}
+                source = RoutingInput(
+                    [_created(r, _FIRST) for r in after if id(r) not in new]
+                    + [_created(g, _LAST) for g in added], readings=self.readings)
             self._compare(source, found, seen)
         del source
         for n, lines in late.items():
@@ -247,7 +251,8 @@ class Proof:
         if not changed:
             return
         new_answers = self._full(source, changed)
-        old_answers = self._full(RoutingInput(self.before_values), changed)
+        old_answers = self._full(RoutingInput(self.before_values, readings=self.readings),
+                                 changed)
         for i, hosts in changed.items():
             listener = self.listeners[i]
             for h in hosts:
@@ -275,6 +280,31 @@ class Proof:
                         f"the HTTP-01 challenge of {request.name} ({request.subject}) "
                         f"passes today and would be {verdict}: {cause}")
         return found
+
+    def _created_gateways(self, after: Sequence[Mapping[str, Any]],
+                          added: Sequence[Mapping[str, Any]]) -> list[_Gateway]:
+        """The Gateways of ``after`` read as :func:`_created` stamps them (``added`` last),
+        from the readings of ``after`` as it is: only their sort keys differ."""
+        from dataclasses import replace
+
+        from merge_https_redirects.model.gateway import _creation_key, _is_istio
+
+        new = {id(g) for g in added}
+        keys = {stamp: _creation_key({"metadata": {"creationTimestamp": stamp}}, False)
+                for stamp in (_FIRST, _LAST)}
+        out = []
+        for stamp, group in ((_FIRST, [r for r in after if id(r) not in new]),
+                             (_LAST, list(added))):
+            for res in group:
+                if not isinstance(res, Mapping) or not _is_istio(res, "Gateway"):
+                    continue
+                gw = self.readings.gateway(res)
+                if gw is None:
+                    continue
+                if _created(res, stamp) is not res:
+                    gw = replace(gw, sort_key=(*keys[stamp], gw.name, gw.namespace))
+                out.append(gw)
+        return out
 
 
 #: Creation times for the "new Gateways are created last" order: the input's resources

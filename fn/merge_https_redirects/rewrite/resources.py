@@ -73,6 +73,17 @@ class Resource(NamedTuple):
         """(value, None), or (None, why it cannot be read); (None, None) for opaque kinds."""
         if self.load is None:
             return None, None
+        # A loader that keeps its answer (the scan's) is asked and checked once per run.
+        known: tuple[dict[str, Any] | None, str | None] | None = getattr(
+            self.load, "checked", None)
+        if known is None:
+            known = self._read()
+            if hasattr(self.load, "checked"):
+                self.load.checked = known
+        return known
+
+    def _read(self) -> tuple[dict[str, Any] | None, str | None]:
+        assert self.load is not None
         try:
             value = self.load()
         except UnreadableResource as exc:

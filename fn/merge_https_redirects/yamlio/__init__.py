@@ -27,12 +27,11 @@ from __future__ import annotations
 from .build import loads, loads_all
 from .emit import dump_stream, dumps
 from .events import STREAM_AFTER
-from .fast import SCANNER, scan_resource_list
+from .fast import SCANNER, first_document_kind, scan_resource_list
 from .scan import (
     BOOKKEEPING_ANNOTATIONS,
     Bundle,
     Item,
-    first_document_kind,
     scan_stream,
 )
 from .splice import (

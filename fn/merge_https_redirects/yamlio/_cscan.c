@@ -8,7 +8,7 @@
  *
  * The common case only: whenever the input holds something the pure-Python scanner treats
  * specially (an anchor, an alias, an explicit tag, a merge key, a duplicate or non-scalar key,
- * a non-mapping item, a flow-style ResourceList or ``items``, nesting deeper than the limit, an
+ * a non-mapping item, a flow-style ResourceList or non-empty ``items``, nesting deeper than the limit, an
  * item of more than ``max_events`` events, a parse error, a value that does not resolve),
  * ``scan_resource_list`` returns ``None`` and the caller runs the pure-Python scanner on the
  * whole input, which gives the answer (or the error) it always gave. The pure-Python scanner is
@@ -615,12 +615,13 @@ static int body(Ctx *c, PyObject *decide, PyObject *bookkeeping, PyObject *entri
         int is_results = PyUnicode_CompareWithASCIIString(name, "results") == 0;
         PyObject *entry = NULL;
         if (is_items) {
-            if (value.type != YAML_SEQUENCE_START_EVENT ||
-                value.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) {
+            if (value.type != YAML_SEQUENCE_START_EVENT) {
                 yaml_event_delete(&value);
                 Py_DECREF(name);
                 return FALLBACK;
             }
+            /* flow items: only an empty list here (entries would be laid out again) */
+            int items_flow = value.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE;
             yaml_event_delete(&value);
             PyObject *items = PyList_New(0);
             if (!items) {
@@ -632,10 +633,16 @@ static int body(Ctx *c, PyObject *decide, PyObject *bookkeeping, PyObject *entri
                 r = next_event(c, &first);
                 if (r != OK) break;
                 if (first.type == YAML_SEQUENCE_END_EVENT) {
-                    entry = Py_BuildValue("(OnN)", name, (Py_ssize_t)first.end_mark.index, items);
+                    entry = Py_BuildValue("(OnNO)", name, (Py_ssize_t)first.end_mark.index, items,
+                                          items_flow ? Py_True : Py_False);
                     items = NULL;
                     yaml_event_delete(&first);
                     r = entry ? OK : ERROR;
+                    break;
+                }
+                if (items_flow) {
+                    yaml_event_delete(&first);
+                    r = FALLBACK;
                     break;
                 }
                 r = collect(c, &first, c->max_events);
@@ -911,6 +918,107 @@ static PyObject *node_tree(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* -- the first document's kind (scan.first_document_kind) ------------------------------------ */
+
+/* Whether the Python path must read the event: an alias, an anchor or a tag (it checks them). */
+static int unusual_event(const yaml_event_t *e) {
+    switch (e->type) {
+    case YAML_ALIAS_EVENT: return 1;
+    case YAML_SCALAR_EVENT: return e->data.scalar.anchor || e->data.scalar.tag;
+    case YAML_SEQUENCE_START_EVENT: return e->data.sequence_start.anchor || e->data.sequence_start.tag;
+    case YAML_MAPPING_START_EVENT: return e->data.mapping_start.anchor || e->data.mapping_start.tag;
+    default: return 0;
+    }
+}
+
+/* The outcome of first_document_kind: 0 found (*kind set, NULL for none), -1 use Python. */
+static int document_kind(yaml_parser_t *p, PyObject **kind) {
+    yaml_event_t e;
+    *kind = NULL;
+    for (;;) { /* to the first document */
+        if (!yaml_parser_parse(p, &e)) return -1;
+        yaml_event_type_t type = e.type;
+        yaml_event_delete(&e);
+        if (type == YAML_STREAM_END_EVENT) return 0;
+        if (type == YAML_DOCUMENT_START_EVENT) break;
+    }
+    if (!yaml_parser_parse(p, &e)) return -1;
+    int is_map = e.type == YAML_MAPPING_START_EVENT, odd = unusual_event(&e);
+    yaml_event_delete(&e);
+    if (odd) return -1;
+    if (!is_map) return 0;
+    for (;;) {
+        yaml_event_t key, value;
+        if (!yaml_parser_parse(p, &key)) return -1;
+        if (key.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&key);
+            return 0;
+        }
+        if (key.type != YAML_SCALAR_EVENT || unusual_event(&key)) {
+            yaml_event_delete(&key);
+            return -1;
+        }
+        int is_kind = key.data.scalar.length == 4 && !memcmp(key.data.scalar.value, "kind", 4);
+        yaml_event_delete(&key);
+        if (!yaml_parser_parse(p, &value)) return -1;
+        if (unusual_event(&value)) {
+            yaml_event_delete(&value);
+            return -1;
+        }
+        if (is_kind) {
+            if (value.type == YAML_SCALAR_EVENT) {
+                *kind = PyUnicode_DecodeUTF8((const char *)value.data.scalar.value,
+                                             (Py_ssize_t)value.data.scalar.length, "strict");
+                yaml_event_delete(&value);
+                return *kind ? 0 : -2;
+            }
+            yaml_event_delete(&value);
+            return 0;
+        }
+        int depth = value.type == YAML_MAPPING_START_EVENT || value.type == YAML_SEQUENCE_START_EVENT;
+        yaml_event_delete(&value);
+        while (depth) { /* skip the value's node */
+            if (!yaml_parser_parse(p, &e)) return -1;
+            odd = unusual_event(&e);
+            if (e.type == YAML_MAPPING_START_EVENT || e.type == YAML_SEQUENCE_START_EVENT) depth++;
+            else if (e.type == YAML_MAPPING_END_EVENT || e.type == YAML_SEQUENCE_END_EVENT) depth--;
+            yaml_event_delete(&e);
+            if (odd || depth > 100) return -1; /* deep nesting: the Python path bounds it */
+        }
+    }
+}
+
+static PyObject *first_document_kind(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    PyObject *utf8 = NULL;
+    const char *data;
+    Py_ssize_t size;
+    if (PyUnicode_IS_ASCII(text)) {
+        data = PyUnicode_AsUTF8AndSize(text, &size); /* the text itself, no copy */
+    } else {
+        utf8 = PyUnicode_AsUTF8String(text); /* a copy, freed here */
+        if (!utf8) return NULL;
+        data = PyBytes_AS_STRING(utf8);
+        size = PyBytes_GET_SIZE(utf8);
+    }
+    yaml_parser_t p;
+    if (!data || !yaml_parser_initialize(&p)) {
+        Py_XDECREF(utf8);
+        return data ? PyErr_NoMemory() : NULL;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)data, (size_t)size);
+    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+    PyObject *kind;
+    int r = document_kind(&p, &kind);
+    yaml_parser_delete(&p);
+    Py_XDECREF(utf8);
+    if (r == -2) return NULL;
+    if (r == -1) Py_RETURN_NOTIMPLEMENTED;
+    if (!kind) Py_RETURN_NONE;
+    return kind;
+}
+
 static PyMethodDef methods[] = {
     {"scan_resource_list", scan_resource_list, METH_VARARGS,
      "scan_resource_list(text, decide, resolve, resolve_key, bookkeeping, cache, shared, "
@@ -918,6 +1026,9 @@ static PyMethodDef methods[] = {
      "scanner)"},
     {"node_tree", node_tree, METH_VARARGS,
      "node_tree(ascii_text) -> (kind, start, end, flow, children) of the first document of the first document, or None (use the "
+     "Python path)"},
+    {"first_document_kind", first_document_kind, METH_VARARGS,
+     "first_document_kind(text) -> the first document's kind, None, or NotImplemented (use the "
      "Python path)"},
     {NULL, NULL, 0, NULL}};
 

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
-from .scalars import _STR, _resolver
+from .resolve import STR, plain_tag
 
 #: Characters a YAML double-quoted scalar cannot hold as they are.
 _NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
@@ -33,7 +31,7 @@ def plain_safe(value: str) -> bool:
         and ": " not in value
         and " #" not in value
         and not _MAYBE_NOT_STRING.fullmatch(value)
-        and _resolver.resolve(yaml.ScalarNode, value, (True, False)) == _STR  # type: ignore[no-untyped-call]
+        and plain_tag(value) == STR
     )
 
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-from yaml import events as ev
-
+from .resolve import LazyModule
 from .scalars import _resolved_key
 from .text import (
     MAX_DEPTH,
@@ -20,10 +18,20 @@ from .text import (
     item_text,
 )
 
-try:  # libyaml: an order of magnitude faster; the pure-Python parser gives the same events.
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML wheels bundle libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import yaml
+    from yaml import events as ev
+else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
+    yaml = LazyModule("yaml", globals(), "yaml")
+    ev = LazyModule("yaml.events", globals(), "ev")
+
+
+def _Loader(stream: Any) -> Any:
+    """libyaml's loader (an order of magnitude faster; the pure-Python parser gives the same
+    events) on ``stream``."""
+    loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    return loader(stream)
 
 
 class _Chunks:

@@ -13,8 +13,6 @@ import os
 import sys
 from typing import Any
 
-import yaml
-
 from .build import _SHARED_MAX, _alias_nodes
 from .events import STREAM_AFTER
 from .scalars import _resolved_key, _scalar
@@ -45,7 +43,15 @@ if _choice != "python":
 SCANNER = "c" if _cscan is not None else "python"
 
 
-_MARK = yaml.Mark("<scan>", 0, 0, 0, None, 0)
+class _Mark:
+    """Where a :class:`_Plain` is (the compiled scanner gives no marks: an error in a value
+    sends the input to the pure-Python scanner, which reports it with its own)."""
+
+    __slots__ = ()
+    name, index, line, column = "<scan>", 0, 0, 0
+
+
+_MARK = _Mark()
 
 
 class _Plain:
@@ -124,7 +130,8 @@ def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle |
             return None  # the Python scan reports the duplicate
         seen.add(name)
         if name == "items":
-            _, seq_end, rows = entry
+            _, seq_end, rows, flow_items = entry
+            bundle.items_block = not flow_items  # flow: only ``items: []`` comes here
             if not rows:
                 last_end = max(last_end, seq_end)
             items = bundle.items
@@ -169,6 +176,19 @@ def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle |
     bundle.doc_end = last_end
     bundle.wide_sequences = bool(wide)
     return bundle
+
+
+def first_document_kind(text: str) -> str | None:
+    """:func:`.scan.first_document_kind`: by the compiled scanner where it is built and the
+    text holds no anchor, alias or tag before the answer (else the Python one, which reports
+    errors too)."""
+    if _cscan is not None:
+        found = _cscan.first_document_kind(text)
+        if found is not NotImplemented:
+            return found  # type: ignore[no-any-return]
+    from .scan import first_document_kind as python_first_document_kind
+
+    return python_first_document_kind(text)
 
 
 def node_tree(text: str) -> Any:

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-import yaml
 from yaml import events as ev
 
 from .emit import double_quoted, plain_safe
-from .scalars import _STR, _resolver
+from .resolve import STR, plain_tag
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -130,7 +129,7 @@ class Reblock:
         props = self._properties(event)
         value = event.value
         if event.style is None and event.tag is None and "\n" not in value and \
-                _resolver.resolve(yaml.ScalarNode, value, (True, False)) != _STR:  # type: ignore[no-untyped-call]
+                plain_tag(value) != STR:
             body = value
         else:
             body = double_quoted(value)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
+from .resolve import CONSTRUCTED, LazyModule, construct, plain_tag
 from .text import YamlError, _mark
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import yaml
+else:  # only an explicit ``!!binary`` needs PyYAML here
+    yaml = LazyModule("yaml", globals(), "yaml")
 
 _STR = "tag:yaml.org,2002:str"
 
@@ -29,12 +34,6 @@ _SAFE_SEQ_TAGS = {None, "tag:yaml.org,2002:seq", "!"}
 _SAFE_MAP_TAGS = {None, "tag:yaml.org,2002:map", "!"}
 
 
-_resolver = yaml.resolver.Resolver()
-
-
-_constructor = yaml.constructor.SafeConstructor()
-
-
 #: Tags of plain scalars already resolved (keys and values repeat throughout a bundle; the
 #: resolver's regular expressions are the costly part of building values). Bounded.
 _PLAIN_TAGS: dict[str, str] = {}
@@ -51,7 +50,7 @@ def _scalar(event: Any) -> Any:
         text = event.value
         tag = _PLAIN_TAGS.get(text)
         if tag is None:
-            tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+            tag = plain_tag(text)
             if len(text) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                 _PLAIN_TAGS[text] = tag
     if tag == "tag:yaml.org,2002:merge":
@@ -66,11 +65,14 @@ def _scalar(event: Any) -> Any:
         return event.value
     if tag == "tag:yaml.org,2002:timestamp":
         return event.value  # Kubernetes reads timestamps as strings
-    # The tag's constructor function itself: ``construct_object`` would remember every node
-    # (and, through its marks, the event) in the constructor's cache for good.
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
     try:
-        return _constructor.yaml_constructors[tag](_constructor, node)
+        if tag in CONSTRUCTED:
+            return construct(tag, event.value)
+        # ``!!binary``: the tag's constructor function itself (``construct_object`` would
+        # remember every node, and through its marks the event, in its cache for good)
+        constructor = yaml.constructor.SafeConstructor()
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark)
+        return constructor.yaml_constructors[tag](constructor, node)
     except (yaml.YAMLError, ValueError, KeyError, IndexError, TypeError, OverflowError) as exc:
         raise YamlError(f"bad {tag.rsplit(':', 1)[-1]} value {event.value!r}: {exc}",
                         *_mark(event)) from None

@@ -7,10 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from yaml import events as ev
-
 from .build import _alias_nodes, _Builder, _register_anchors, _skip, loads
 from .events import _HEAD_KEYS, _META_KEYS, _Events, reparse_item
+from .resolve import LazyModule
 from .scalars import _resolved_key
 from .text import (
     Wanted,
@@ -23,6 +22,11 @@ from .text import (
 )
 
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from yaml import events as ev
+else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
+    ev = LazyModule("yaml.events", globals(), "ev")
+
 if TYPE_CHECKING:
     from .text import Keep, Retain
 

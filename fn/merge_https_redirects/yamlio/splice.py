@@ -6,16 +6,21 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
-import yaml
-from yaml import events as ev
-
 from .emit import dumps, emit_entries
 from .events import _Events
 from .fast import node_tree
+from .resolve import LazyModule
 from .scan import Bundle, Item, _dash_before
 from .text import Path, YamlError, _line_end, _line_start, _start, item_text
 
 TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import yaml
+    from yaml import events as ev
+else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
+    yaml = LazyModule("yaml", globals(), "yaml")
+    ev = LazyModule("yaml.events", globals(), "ev")
+
 if TYPE_CHECKING:
     from .text import Edit
 

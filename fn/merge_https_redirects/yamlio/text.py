@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import yaml
-
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 
 
 if TYPE_CHECKING:
     from typing import Any, Protocol
+
+    import yaml
 
     class Retain(Protocol):
         """Lets a caller read a kind but keep few of its resources: ``retain(kind, value)``
@@ -152,6 +152,8 @@ if TYPE_CHECKING:
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str = "") -> YamlError:
+    import yaml  # loaded already: ``exc`` is one of its errors
+
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml reports control characters by position only: give line and column.
         pos = min(exc.position, len(text))

@@ -458,3 +458,67 @@ def test_the_incremental_route_configuration_is_taken_where_it_is_exact() -> Non
         routing.build_route_config([*bundle, *solvers[:2]], GW))
     assert routing._add_ingresses(base, base._shape, solvers) is None  # Ingress "other"
     assert base.with_ingresses(solvers) == routing.build_route_config([*bundle, *solvers], GW)
+
+
+@given(case=_routing_bundles(), port=st.sampled_from([80, 8080]),
+       namespace=st.sampled_from(["", "istio-system", "apps"]),
+       port_map=st.sampled_from([None, {8080: 80}, {80: 8080}]))
+@settings(max_examples=400, deadline=None)
+def test_a_name_its_own_virtual_host_redirects_is_redirected_whatever_solvers_are_added(
+    case: tuple[list[dict[str, Any]], list[dict[str, Any]]], port: int, namespace: str,
+    port_map: dict[int, int] | None,
+) -> None:
+    """The HTTP-01 judging answers such a name without its solver (and the batch's):
+    ``RouteBase.redirects_whatever_is_added`` must mean the full rebuild answers the same."""
+    bundle, solvers = case
+    base = routing.RouteBase(routing.RoutingInput(bundle), GW, port, port_map=port_map,
+                             proxy_namespace=namespace)
+    path = http01.CHALLENGE_PATH + http01.PROBE_TOKEN
+    for host in _HOSTS:
+        if not base.redirects_whatever_is_added(host):
+            continue
+        own = _solver("cm-acme-http-solver-own", host)
+        for extra in ([own], [own, *solvers], solvers):
+            full = routing.build_route_config([*bundle, *extra], GW, port, port_map=port_map,
+                                              proxy_namespace=namespace)
+            for asked in (host, host.upper(), f"{host}:80"):
+                assert full.answer(asked, path) == base.config.answer(asked, path)
+                assert full.answer(asked, "/") == base.config.answer(asked, "/")
+
+
+def test_names_their_own_virtual_host_redirects_are_answered_without_a_solver() -> None:
+    """The shortcut is taken (the common case of a renewal behind an httpsRedirect) and not
+    where a name's challenge may reach its solver (a plain server, or a ``*`` redirect)."""
+    bundle = [_gateway("gw", _http("a.example.com", redirect=True), _http("b.example.com"),
+                       _http("*", redirect=True))]
+    base = routing.RouteBase(routing.RoutingInput(bundle), GW)
+    assert base.redirects_whatever_is_added("a.example.com")
+    assert base.redirects_whatever_is_added("A.example.com:80")
+    assert not base.redirects_whatever_is_added("b.example.com")
+    assert not base.redirects_whatever_is_added("c.example.com")  # `*` only: the solver's host
+    assert not base.redirects_whatever_is_added("*")
+
+
+@given(case=_routing_bundles(), stamps=st.lists(
+    st.sampled_from([None, "", "2024-01-01T00:00:00Z", "not a time"]), min_size=4, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_gateways_in_the_created_last_order_are_read_as_stamped_copies(
+    case: tuple[list[dict[str, Any]], list[dict[str, Any]]], stamps: list[str | None],
+) -> None:
+    """The proof's second order (new Gateways created last) reuses the readings of the bundle
+    as it is, re-keyed: the same Gateways, in the same order, as reading stamped copies."""
+    bundle, _ = case
+    bundle = copy.deepcopy(bundle)
+    for res, stamp in zip((r for r in bundle if r["kind"] == "Gateway"), stamps, strict=False):
+        if stamp is not None:
+            res["metadata"]["creationTimestamp"] = stamp
+    added = [_gateway("http-to-https-redirect", _http("*", redirect=True))]
+    after = [*bundle, *added]
+    checker = proof.Proof(bundle, Config(), ())
+    reused = routing.RoutingInput(after, readings=checker.readings).with_gateways(
+        checker._created_gateways(after, added))
+    stamped = routing.RoutingInput(
+        [proof._created(r, proof._FIRST) for r in bundle]
+        + [proof._created(g, proof._LAST) for g in added])
+    assert reused.gateways == stamped.gateways
+    assert reused.services == stamped.services

@@ -231,3 +231,76 @@ def test_node_trees_are_the_python_ones() -> None:
 def _plain(node: Any) -> Any:
     kind, start, end, flow, children = node
     return (kind, start, end, flow, [(k, _plain(c)) for k, c in children])
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n",
+    "apiVersion: v1\nkind: ResourceList\nitems: [ ]  # none\nresults: []\n",
+    "kind: ResourceList\nitems: []\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n"
+    "  data: {mode: check}\n",
+    "# head\napiVersion: v1\nkind: ResourceList\nitems: []\n\n# tail\n",
+])
+def test_an_empty_flow_items_scans_the_same(text: str) -> None:
+    """``items: []`` (what kpt sends for an empty package, and the start-up benchmark) is
+    the compiled scanner's: a flow list with entries is not."""
+    bundle = compiled(text)
+    assert bundle is not None
+    assert summary(bundle) == summary(python(text))
+    assert compiled(text.replace("items: []", "items: [{kind: A}]", 1)
+                    .replace("items: [ ]", "items: [{kind: A}]", 1)) is None
+
+
+@pytest.mark.parametrize("text", [
+    "apiVersion: v1\nkind: ResourceList\nitems: []\n",
+    "kind: 'ResourceList'\n",
+    '"kind": "List"\n',
+    "metadata: {name: a, labels: {kind: x}}\nspec: [1, [2, {kind: y}]]\nkind: Deep\n",
+    "a: 1\n",
+    "- kind: A\n",
+    "just text\n",
+    "",
+    "--- \n...\n---\nkind: Second\n",
+    "kind: {a: 1}\n",
+    "kind:\n",
+    "kind: ünïcödé\n",
+    "a: [\nkind: Broken\n",
+    "kind: First\n} broken later\n",
+    "a: &x 1\nkind: Anchored\n",
+    "kind: !!str Tagged\n",
+    "? [a]\n: 1\nkind: ComplexKey\n",
+    "a: " + "[" * 150 + "]" * 150 + "\nkind: Deep\n",
+])
+def test_the_first_documents_kind_is_the_python_ones(text: str) -> None:
+    """``first_document_kind`` (which tells a ResourceList from a stream) answers as the
+    pure-Python reader, or leaves the text to it (anchors, tags, errors, deep nesting)."""
+    from merge_https_redirects.yamlio import _cscan  # type: ignore[attr-defined]
+
+    try:
+        expected: Any = scan.first_document_kind(text)
+    except yamlio.YamlError as exc:
+        expected = exc
+    found = _cscan.first_document_kind(text)
+    if found is NotImplemented:
+        assert isinstance(expected, yamlio.YamlError) or any(
+            mark in text for mark in ("&", "!!", "? ", "[" * 150))
+    else:
+        assert found == expected
+    # the package's answer is always the pure-Python one
+    if isinstance(expected, yamlio.YamlError):
+        with pytest.raises(yamlio.YamlError):
+            yamlio.first_document_kind(text)
+    else:
+        assert yamlio.first_document_kind(text) == expected
+
+
+def test_the_first_documents_kind_of_every_golden_input_is_the_python_ones() -> None:
+    from merge_https_redirects.yamlio import _cscan  # type: ignore[attr-defined]
+
+    for path in sorted(GOLDEN.glob("*/input.yaml")):
+        text = yamlio.decode(path.read_bytes()).body
+        try:
+            expected: Any = scan.first_document_kind(text)
+        except yamlio.YamlError:
+            expected = NotImplemented  # an error before the answer: the Python path reports it
+        found = _cscan.first_document_kind(text)
+        assert found is NotImplemented or found == expected, path

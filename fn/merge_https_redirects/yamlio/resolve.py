@@ -1,0 +1,161 @@
+"""YAML 1.1 resolution of plain scalars, as PyYAML's ``SafeLoader`` does it, without importing
+PyYAML: the compiled scanner's path reads a ResourceList with no PyYAML at all (start-up is
+the floor of every run). The expressions and the first-character dispatch are those of
+``yaml/resolver.py``, the constructions those of ``SafeConstructor`` (``yaml/constructor.py``,
+PyYAML 6, MIT licence); ``tests/unit/yamlio/test_resolve.py`` checks both against PyYAML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
+
+#: (tag, expression, first characters), in ``Resolver``'s order; compiled when first needed
+#: (most runs resolve only strings and a few numbers)
+_IMPLICIT: list[tuple[str, str, str]] = [
+    (BOOL, "(?x)" r"""^(?:yes|Yes|YES|no|No|NO
+                    |true|True|TRUE|false|False|FALSE
+                    |on|On|ON|off|Off|OFF)$""", "yYnNtTfFoO"),
+    (FLOAT, "(?x)" r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    (INT, "(?x)" r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", "-+0123456789"),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    (NULL, "(?x)" r"""^(?: ~
+                    |null|Null|NULL
+                    | )$""", "~nN"),
+    ("tag:yaml.org,2002:timestamp", "(?x)" r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+    ("tag:yaml.org,2002:value", r"^(?:=)$", "="),
+    # PyYAML registers this one "for documentation purposes" (plain scalars cannot start
+    # with these); it still decides what a string written plain would read back as.
+    ("tag:yaml.org,2002:yaml", r"^(?:!|&|\*)$", "!&*"),
+]
+
+#: ``Resolver.yaml_implicit_resolvers``: per first character, in registration order.
+_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
+for _tag, _pattern, _first in _IMPLICIT:
+    for _char in _first:
+        _BY_FIRST.setdefault(_char, []).append((_tag, _pattern))
+_EMPTY = [(NULL, _IMPLICIT[4][1])]  # the null resolver is registered for '' too
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def plain_tag(value: str) -> str:
+    """``Resolver.resolve(ScalarNode, value, (True, False))``: the tag of a plain scalar."""
+    for tag, pattern in _BY_FIRST.get(value[0], ()) if value else _EMPTY:
+        regexp = _COMPILED.get(pattern)
+        if regexp is None:
+            regexp = _COMPILED[pattern] = re.compile(pattern)
+        if regexp.match(value):
+            return tag
+    return STR
+
+
+_BOOL_VALUES = {"yes": True, "no": False, "true": True, "false": False, "on": True,
+                "off": False}
+
+
+def _construct_int(value: str) -> int:
+    value = value.replace("_", "")
+    sign = +1
+    if value[0] == "-":
+        sign = -1
+    if value[0] in "+-":
+        value = value[1:]
+    if value == "0":
+        return 0
+    if value.startswith("0b"):
+        return sign * int(value[2:], 2)
+    if value.startswith("0x"):
+        return sign * int(value[2:], 16)
+    if value[0] == "0":
+        return sign * int(value, 8)
+    if ":" in value:
+        digits = [int(part) for part in value.split(":")]
+        digits.reverse()
+        base, total = 1, 0
+        for digit in digits:
+            total += digit * base
+            base *= 60
+        return sign * total
+    return sign * int(value)
+
+
+_INF = float("inf")
+_NAN = -_INF / _INF  # PyYAML's quiet NaN
+
+
+def _construct_float(value: str) -> float:
+    value = value.replace("_", "").lower()
+    sign = +1
+    if value[0] == "-":
+        sign = -1
+    if value[0] in "+-":
+        value = value[1:]
+    if value == ".inf":
+        return sign * _INF
+    if value == ".nan":
+        return _NAN
+    if ":" in value:
+        digits = [float(part) for part in value.split(":")]
+        digits.reverse()
+        base, total = 1, 0.0
+        for digit in digits:
+            total += digit * base
+            base *= 60
+        return sign * total
+    return sign * float(value)
+
+
+def construct(tag: str, value: str) -> Any:
+    """``SafeConstructor``'s value of a scalar of tag int, float, bool or null (raises what it
+    raises: ``ValueError``, ``KeyError``, ``IndexError``)."""
+    if tag == INT:
+        return _construct_int(value)
+    if tag == FLOAT:
+        return _construct_float(value)
+    if tag == BOOL:
+        return _BOOL_VALUES[value.lower()]
+    if tag == NULL:
+        return None
+    raise KeyError(tag)
+
+
+#: The tags :func:`construct` builds.
+CONSTRUCTED = frozenset({INT, FLOAT, BOOL, NULL})
+
+
+class LazyModule:
+    """A module imported on first use, for modules whose every use of PyYAML is inside a
+    function: the first attribute read imports it and puts the module itself in the
+    importer's namespace under ``alias`` (later reads cost nothing)."""
+
+    __slots__ = ("_alias", "_name", "_namespace")
+
+    def __init__(self, name: str, namespace: dict[str, Any], alias: str) -> None:
+        self._name = name
+        self._namespace = namespace
+        self._alias = alias
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(self._name)
+        self._namespace[self._alias] = module
+        return getattr(module, attr)
