@@ -543,8 +543,13 @@ def offered_challenges(name: str) -> tuple[str, ...]:
     return ("http-01",) if is_ip_address(name) else ("http-01", "dns-01")
 
 
+_IPV4_CHARS = frozenset("0123456789.")
+
+
 def is_ip_address(name: str) -> bool:
     """An IPv4 or IPv6 address (an ACME IP identifier), not a DNS name."""
+    if ":" not in name and not _IPV4_CHARS.issuperset(name):
+        return False  # what ``ip_address`` would refuse, without raising (most names)
     try:
         ipaddress.ip_address(name)
     except ValueError:

@@ -7,7 +7,8 @@ name, then namespace; Ingress-derived Gateways carry none and come first).
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -223,6 +224,28 @@ class Readings:
         if hit is None:
             hit = self._services[id(res)] = (res, _read_virtual_service(res))
         return hit[1]
+
+    def gateway_without_servers(self, before: Mapping[str, Any], after: Mapping[str, Any],
+                                removed: Collection[int]) -> None:
+        """Take as the reading of ``after`` -- ``before`` with the entries at ``removed`` of
+        its ``spec.servers`` deleted -- the reading of ``before`` without those servers, each
+        other at its new position (a server reads the same wherever it stands), when
+        ``before`` was read."""
+        hit = self._gateways.get(id(before))
+        if hit is None or hit[1] is None or id(after) in self._gateways:
+            return
+        cut = sorted(removed)
+        servers = []
+        for srv in hit[1].servers:
+            if srv.index in removed:
+                continue
+            shift = bisect_left(cut, srv.index)
+            servers.append(srv if not shift else _Server(
+                srv.index - shift, srv.number, srv.protocol, srv.hosts, srv.has_tls,
+                srv.https_redirect, srv.tls_mode, srv.bind))
+        gw = hit[1]
+        self._gateways[id(after)] = (after, _Gateway(gw.namespace, gw.name, gw.selector,
+                                                     tuple(servers), gw.sort_key, gw.derived))
 
     def server(self, i: int, raw: object, namespace: str) -> _Server | None:
         key = (id(raw), i, namespace)

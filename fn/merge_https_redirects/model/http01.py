@@ -299,13 +299,15 @@ def _judge_all(pending: Sequence[_Pending], resources: Sequence[object],
 
 def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
                        options: CheckOptions, workloads: Sequence[Workload],
-                       source: RoutingInput | None = None) -> PerWorkload:
+                       source: RoutingInput | None = None, *, causes: bool = True
+                       ) -> PerWorkload:
     """Verdicts for every pending name on every gateway workload, with every solver Ingress
     in the bundle (cert-manager solves a renewal wave's challenges side by side; istiod
     merges all Ingresses into one ``*`` server, so each name keeps its own exact virtual
     host). One route configuration per gateway workload, to which each batch of names
     (:func:`_batches`) adds its solvers' virtual hosts (:class:`RouteBase`): linear in the
-    bundle. ``source``: ``resources`` read already (:class:`RoutingInput`)."""
+    bundle. ``source``: ``resources`` read already (:class:`RoutingInput`); ``causes=False``:
+    the verdicts only (the causes of names judged on a workload are left empty)."""
     out: PerWorkload = {}
     # A solver naming an existing Ingress edits it: the edits apply to every batch.
     bundle: list[object] = list(resources)
@@ -371,7 +373,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
             redirected = [i for i in judged
                           if base.redirects_whatever_is_added(pending[i].request.name)]
             if redirected:
-                _answer(pending, redirected, base.config, path, n, where, out)
+                _answer(pending, redirected, base.config, path, n, where, out, causes)
                 answered = set(redirected)
                 judged = [i for i in judged if i not in answered]
             if not judged:
@@ -381,21 +383,21 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
                      if not pending[i].solver.ingress_name]
             config = base.with_ingresses(added)
             del added
-            _answer(pending, judged, config, path, n, where, out)
+            _answer(pending, judged, config, path, n, where, out, causes)
             del config  # the next batch's configuration replaces it
         del base
     return out
 
 
 def _answer(pending: Sequence[_Pending], judged: Sequence[int], config: RouteConfig, path: str,
-            n: int, where: str, out: PerWorkload) -> None:
+            n: int, where: str, out: PerWorkload, causes: bool = True) -> None:
     """The verdicts of the names ``judged`` on workload ``n`` (``where``) by ``config``."""
     for i in judged:
         request = pending[i].request
         expected = (f"{_solver_name(request.namespace, request.name)}."
                     f"{request.namespace}.svc.cluster.local:{SOLVER_PORT}")
-        verdict, cause = _classify(config.answer(request.name, path), expected)
-        out[i].append((n, verdict, f"{cause} [on {where}]"))
+        verdict, cause = _classify(config.answer(request.name, path, causes=causes), expected)
+        out[i].append((n, verdict, f"{cause} [on {where}]" if causes else ""))
 
 
 def _solver_of(mappings: Sequence[Mapping[str, Any]], p: _Pending, default_class: str | None

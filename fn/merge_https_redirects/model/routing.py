@@ -125,8 +125,8 @@ class RoutingInput:
     those, and the routes built of them, are shared; the Ingress conversion's sources are
     read from ``resources``."""
 
-    __slots__ = ("_derived", "_ports", "_readings", "gateways", "ingress_sources", "routes",
-                 "services")
+    __slots__ = ("_derived", "_last_built", "_ports", "_readings", "gateways",
+                 "ingress_sources", "routes", "services")
 
     def __init__(self, resources: Sequence[object], reuse: RoutingInput | None = None,
                  *, read_gateways: bool = False, readings: Readings | None = None) -> None:
@@ -140,6 +140,9 @@ class RoutingInput:
         #: bundle's own Gateways and VirtualServices merged in: the same for every workload
         self._derived: tuple[Any, tuple[list[_Gateway], list[_VirtualService]]] | None = None
         self._ports: tuple[dict[str, str], dict[tuple[str, str], dict[str, int]]] | None = None
+        #: the route configuration built last without extra Ingresses, by what it was built
+        #: for: the proof's answers and the HTTP-01 judging of one workload share it
+        self._last_built: tuple[tuple[Any, ...], tuple[RouteConfig, _Shape | None]] | None = None
         if readings is None and reuse is not None:
             readings = reuse._readings
         self._readings: Readings | None = readings
@@ -256,6 +259,24 @@ def _build(source: RoutingInput, pod_labels: Mapping[str, str], port: int,
            ) -> tuple[RouteConfig, _Shape | None]:
     """:func:`build_route_config`, and what :meth:`RouteBase.with_ingresses` needs to add
     solver Ingresses to it (``None`` where it would not be exact)."""
+    key: tuple[Any, ...] | None = None
+    # (a subclass may change what it collects between builds: never reused)
+    if not extra_ingresses and type(source) is RoutingInput:
+        key = (tuple(sorted(pod_labels.items())), port, tuple(sorted(ingress.selector.items())),
+               ingress.ingress_class, tuple(sorted((port_map or {}).items())), proxy_namespace)
+        if source._last_built is not None and source._last_built[0] == key:
+            return source._last_built[1]
+    built = _build_anew(source, pod_labels, port, ingress, extra_ingresses, port_map,
+                        proxy_namespace)
+    if key is not None:
+        source._last_built = (key, built)
+    return built
+
+
+def _build_anew(source: RoutingInput, pod_labels: Mapping[str, str], port: int,
+                ingress: IngressOptions, extra_ingresses: Sequence[Mapping[str, Any]],
+                port_map: Mapping[int, int] | None, proxy_namespace: str
+                ) -> tuple[RouteConfig, _Shape | None]:
     translate = port_map or {}
     gateways, services = source.collect(ingress, extra_ingresses)
     labels = dict(pod_labels)

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from merge_https_redirects.model.certmanager import NameRequest
     from merge_https_redirects.model.envoy import Answer, RouteConfig
-    from merge_https_redirects.model.gateway import _Gateway
+    from merge_https_redirects.model.gateway import Readings, _Gateway
     from merge_https_redirects.model.http01 import CheckOptions, _Pending
     from merge_https_redirects.model.routing import RoutingInput
 
@@ -55,15 +55,17 @@ def merge(resources: Sequence[Resource], config: Config,
     # Every read of a resource returns the value the scan built (no second parse), so the
     # plan, the proof and the plans after a refusal all share one set of values.
     other_paths = set(other_paths)
-    workloads = workloads_of(resources, config)
+    values = values_of(resources)
+    workloads = workloads_of(resources, config, values)
     # ``auto``: a workload the simulation refuses with the `*` Gateway tries the route shape
     # (with why); ``route``: every workload starts there.
     route: dict[int, str] = (dict.fromkeys(range(len(workloads)), "")
                              if config.strategy == "route" else {})
-    outcome = transform(resources, config, other_paths, workloads=workloads, route=route)
+    outcome = transform(resources, config, other_paths, workloads=workloads, route=route,
+                        values=values)
     if not outcome.changes and not outcome.added and not outcome.unplaceable:
         return _with_assumed(outcome, workloads)
-    proof = Proof(values_of(resources), config, workloads)
+    proof = Proof(values, config, workloads)
     refused: dict[int, str] = {}
     changed: dict[int, str] = {}
     # Each round moves at least one workload to the route shape or to the refused: this ends
@@ -75,7 +77,7 @@ def merge(resources: Sequence[Resource], config: Config,
             if not outcome.changes and not outcome.added:
                 return _with_assumed(outcome, workloads)
             found = {n: _summary(lines) for n, lines in proof.changes(
-                after_values(resources, outcome), outcome.added).items()}
+                after_values(resources, outcome, proof.readings), outcome.added).items()}
             if not found:
                 return _with_assumed(outcome, workloads)  # proven
             if set(found) <= set(refused):
@@ -89,7 +91,7 @@ def merge(resources: Sequence[Resource], config: Config,
                 refused[n] = (f"{route[n]}; route shape: {why}" if route.get(n) else why)
         outcome = transform(resources, config, other_paths, workloads=workloads,
                             refused=refused, route={n: r for n, r in route.items()
-                                                    if n not in refused})
+                                                    if n not in refused}, values=values)
     # Not proven: change nothing at all.
     failed = Outcome()
     failed.results = [r for r in outcome.results if r.level != "info"]
@@ -113,8 +115,10 @@ def _with_assumed(outcome: Outcome, workloads: Sequence[Workload]) -> Outcome:
     return outcome
 
 
-def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[str, Any]]:
-    """The values of the bundle once ``outcome`` is applied."""
+def after_values(resources: Sequence[Resource], outcome: Outcome,
+                 readings: Readings | None = None) -> list[dict[str, Any]]:
+    """The values of the bundle once ``outcome`` is applied; ``readings``: those of the
+    bundle before, told how each Gateway that only lost servers reads now."""
     out = []
     for res in resources:
         if res.local_config or res.load is None:
@@ -125,7 +129,16 @@ def after_values(resources: Sequence[Resource], outcome: Outcome) -> list[dict[s
         value = res.value
         if value is None:
             continue
-        out.append(apply_removals(value, change.remove) if change else value)
+        if not change:
+            out.append(value)
+            continue
+        after = apply_removals(value, change.remove)
+        if readings is not None and res.kind == "Gateway" and all(
+                len(p) == 3 and p[:2] == ("spec", "servers") and type(p[2]) is int
+                for p in change.remove):
+            readings.gateway_without_servers(value, after,
+                                             {int(p[2]) for p in change.remove})
+        out.append(after)
     return out + list(outcome.added)
 
 
@@ -175,7 +188,7 @@ class Proof:
         del requests
         # the solvers are judged on the same reading (its routes are theirs too)
         judged = http01.judge_per_workload(self.pending, before, self.options, workloads,
-                                           source=source)
+                                           source=source, causes=False)
         del source  # its route cache is large
         self.passing = {(i, n) for i, found in judged.items()
                         for n, verdict, _ in found if verdict == "pass" and n >= 0}
@@ -191,7 +204,7 @@ class Proof:
                                         proxy_namespace=w.namespace)
 
     def _keys(self, source: RoutingInput) -> list[list[Key]]:
-        return [[_key(config.answer(h, "/")) for h in self.hosts]
+        return [[_key(config.answer(h, "/", causes=False)) for h in self.hosts]
                 for _, config in self._configs(source)]
 
     def _full(self, source: RoutingInput, wanted: Mapping[int, Sequence[int]]
@@ -245,7 +258,7 @@ class Proof:
             workload = self.listeners[i].workload
             for h, (host, old) in enumerate(zip(self.hosts, self.before[i], strict=True)):
                 if (workload, h) not in seen and not allowed(
-                        old, _key(config.answer(host, "/"))):
+                        old, _key(config.answer(host, "/", causes=False))):
                     seen.add((workload, h))
                     changed.setdefault(i, []).append(h)
         if not changed:

@@ -113,7 +113,8 @@ class Resource(NamedTuple):
 
     @property
     def local_config(self) -> bool:
-        return bool(self.annotations.get(LOCAL_CONFIG, "").lower() == "true")
+        value = self.annotations.get(LOCAL_CONFIG)
+        return value is not None and value.lower() == "true"
 
     @property
     def path(self) -> str | None:
@@ -284,9 +285,12 @@ def values_of(resources: Sequence[Resource]) -> list[dict[str, Any]]:
             if v is not None]
 
 
-def workloads_of(resources: Sequence[Resource], config: Config) -> tuple[Workload, ...]:
-    """The gateway workloads of the bundle (:func:`merge_https_redirects.workloads.collect`)."""
-    values = values_of(resources)
+def workloads_of(resources: Sequence[Resource], config: Config,
+                 values: Sequence[dict[str, Any]] | None = None) -> tuple[Workload, ...]:
+    """The gateway workloads of the bundle (:func:`merge_https_redirects.workloads.collect`);
+    ``values``: :func:`values_of` ``resources``, when the caller has them."""
+    if values is None:
+        values = values_of(resources)
     return collect_workloads(values, configured=config.gateway_labels,
                              selectors=gateway_selectors(values),
                              ingress_selector=config.ingress_selector)

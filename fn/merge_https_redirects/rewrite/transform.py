@@ -27,6 +27,7 @@ The conflict rules (:mod:`.refusal`) only explain a refusal the simulation made.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from merge_https_redirects.config import Config
 from merge_https_redirects.model.istio import (
@@ -71,21 +72,25 @@ def transform(resources: Sequence[Resource], config: Config,
               other_paths: Iterable[str] = (), *,
               workloads: Sequence[Workload] | None = None,
               refused: Mapping[int, str] | None = None,
-              route: Mapping[int, str] | None = None) -> Outcome:
+              route: Mapping[int, str] | None = None,
+              values: Sequence[dict[str, Any]] | None = None) -> Outcome:
     """The merge rewrite; see the module docstring. ``other_paths``: the path annotations of
     the bundle's resources left out of ``resources`` (kinds the function does not read): a new
     Gateway's file must not collide with them either. ``workloads``: the gateway workloads
     (default: :func:`workloads_of`); ``refused``: workloads (by index) the proof refused, and
     why: no Gateway reaching them changes, and no new Gateway reaches them; ``route``:
     workloads (by index) that get the route shape, and why (empty: the configured strategy).
-    The default comes from ``strategy``: ``route`` puts every workload there."""
+    The default comes from ``strategy``: ``route`` puts every workload there. ``values``:
+    :func:`values_of` ``resources``, when the caller has them."""
     outcome = Outcome()
     gateways, services = read_istio(resources, outcome)
+    if values is None:
+        values = values_of(resources)
     if workloads is None:
-        workloads = workloads_of(resources, config)
+        workloads = workloads_of(resources, config, values)
     # Classic redirect Gateways on a Gateway API Gateway's pods stay as they are (the proof
     # does not simulate Gateway API listeners).
-    refused = {**gateway_api_pods.refusals(values_of(resources), gateways, workloads,
+    refused = {**gateway_api_pods.refusals(values, gateways, workloads,
                                            config.ports), **(refused or {})}
     if route is None:
         route = dict.fromkeys(range(len(workloads)), "") if config.strategy == "route" else {}

@@ -37,7 +37,17 @@ typedef struct {
     PyObject *cache;       /* plain scalar text -> resolved value (immutable values only) */
     PyObject *shared;      /* leaf values shared across the bundle (build._Builder._share) */
     Py_ssize_t shared_max;
+    struct TextSlot *texts; /* short ASCII scalars made already (short_text) */
 } Ctx;
+
+/* Keys and short values repeat throughout a bundle (apiVersion, metadata, name, ports...):
+ * each text is made a str and interned once, not once per occurrence. */
+#define TEXT_SLOTS 4096
+#define TEXT_MAX 48
+typedef struct TextSlot {
+    PyObject *s;
+    unsigned long hash;
+} TextSlot;
 
 typedef struct {
     const char *s;
@@ -51,7 +61,52 @@ typedef struct {
     Key *keys;
     Py_ssize_t nkeys, capkeys;
     PyObject *objkeys; /* keys that resolve to something other than a string */
+    /* a large mapping's keys by hash (positions + 1; 0 empty): a lookup stays O(1) */
+    Py_ssize_t *index, index_cap;
 } Frame;
+
+#define INDEX_FROM 32 /* keys: fewer are compared one by one */
+
+/* Whether the mapping has a key s[:len] of hash h already; adds it if not (-1: no memory). */
+static int seen_key(Frame *top, const char *s, Py_ssize_t len, unsigned long h) {
+    if (top->nkeys < INDEX_FROM) {
+        for (Py_ssize_t k = 0; k < top->nkeys; k++) {
+            Key *other = &top->keys[k];
+            if (other->hash == h && other->len == len && memcmp(other->s, s, (size_t)len) == 0)
+                return 1;
+        }
+    } else {
+        if (top->nkeys * 2 >= top->index_cap) { /* (re)build at half load */
+            Py_ssize_t cap = top->index_cap ? top->index_cap * 2 : INDEX_FROM * 4;
+            Py_ssize_t *index = PyMem_Calloc((size_t)cap, sizeof(Py_ssize_t));
+            if (!index) return -1;
+            for (Py_ssize_t k = 0; k < top->nkeys; k++) {
+                Py_ssize_t at = (Py_ssize_t)(top->keys[k].hash & (unsigned long)(cap - 1));
+                while (index[at]) at = (at + 1) & (cap - 1);
+                index[at] = k + 1;
+            }
+            PyMem_Free(top->index);
+            top->index = index;
+            top->index_cap = cap;
+        }
+        Py_ssize_t at = (Py_ssize_t)(h & (unsigned long)(top->index_cap - 1));
+        for (; top->index[at]; at = (at + 1) & (top->index_cap - 1)) {
+            Key *other = &top->keys[top->index[at] - 1];
+            if (other->hash == h && other->len == len && memcmp(other->s, s, (size_t)len) == 0)
+                return 1;
+        }
+        top->index[at] = top->nkeys + 1; /* the key appended below */
+    }
+    if (top->nkeys == top->capkeys) {
+        Py_ssize_t cap = top->capkeys ? top->capkeys * 2 : 16;
+        Key *keys = PyMem_Realloc(top->keys, (size_t)cap * sizeof(Key));
+        if (!keys) return -1;
+        top->keys = keys;
+        top->capkeys = cap;
+    }
+    top->keys[top->nkeys++] = (Key){s, len, h};
+    return 0;
+}
 
 static void clear_events(Ctx *c) {
     for (Py_ssize_t i = 0; i < c->n; i++) yaml_event_delete(&c->ev[i]);
@@ -154,6 +209,37 @@ static PyObject *text_of(const yaml_event_t *e) {
                                 (Py_ssize_t)e->data.scalar.length, "strict");
 }
 
+/* A scalar's text as a str: a short ASCII one interned, and the same object each time it
+ * repeats (a new reference); a long or non-ASCII one made anew (not interned). */
+static PyObject *short_text(Ctx *c, const yaml_event_t *e) {
+    const unsigned char *s = e->data.scalar.value;
+    size_t len = e->data.scalar.length;
+    if (!c->texts || len > TEXT_MAX) return text_of(e);
+    unsigned long h = 1469598103934665603UL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] & 0x80) return text_of(e);
+        h = (h ^ s[i]) * 1099511628211UL;
+    }
+    TextSlot *slot = &c->texts[h & (TEXT_SLOTS - 1)];
+    if (slot->s && slot->hash == h && (size_t)PyUnicode_GET_LENGTH(slot->s) == len &&
+        memcmp(PyUnicode_1BYTE_DATA(slot->s), s, len) == 0)
+        return Py_NewRef(slot->s);
+    PyObject *out = PyUnicode_New((Py_ssize_t)len, 127);
+    if (!out) return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(out), s, len);
+    PyUnicode_InternInPlace(&out);
+    Py_XSETREF(slot->s, Py_NewRef(out));
+    slot->hash = h;
+    return out;
+}
+
+static void free_texts(Ctx *c) {
+    if (!c->texts) return;
+    for (int i = 0; i < TEXT_SLOTS; i++) Py_XDECREF(c->texts[i].s);
+    PyMem_Free(c->texts);
+    c->texts = NULL;
+}
+
 /* Whether PyYAML's YAML 1.1 resolver could read this plain scalar as something other than a
  * string (the first characters of yaml.resolver.Resolver.yaml_implicit_resolvers, and for
  * letters the words of the bool and null expressions). tests/unit/yamlio/test_cscan.py checks
@@ -183,6 +269,7 @@ static unsigned long hash_bytes(const char *s, Py_ssize_t len) {
 static void free_frames(Frame *frames, int sp) {
     for (int i = 0; i < sp; i++) {
         PyMem_Free(frames[i].keys);
+        PyMem_Free(frames[i].index);
         Py_XDECREF(frames[i].objkeys);
     }
 }
@@ -200,6 +287,7 @@ static int check_keys(Ctx *c) {
         if (is_end(e)) {
             sp--;
             PyMem_Free(frames[sp].keys);
+            PyMem_Free(frames[sp].index);
             Py_XDECREF(frames[sp].objkeys);
             memset(&frames[sp], 0, sizeof(Frame));
             if (sp > 0 && frames[sp - 1].is_map) frames[sp - 1].key_next ^= 1;
@@ -250,26 +338,13 @@ static int check_keys(Ctx *c) {
                     }
                 }
                 if (as_text) {
-                    unsigned long h = hash_bytes(s, len);
-                    for (Py_ssize_t k = 0; k < top->nkeys; k++) {
-                        Key *other = &top->keys[k];
-                        if (other->hash == h && other->len == len && memcmp(other->s, s, (size_t)len) == 0) {
-                            result = FALLBACK; /* a duplicate key: the Python scan reports it */
-                            goto done;
-                        }
+                    int has = seen_key(top, s, len, hash_bytes(s, len));
+                    if (has) {
+                        if (has < 0) PyErr_NoMemory();
+                        /* a duplicate key: the Python scan reports it */
+                        result = has < 0 ? ERROR : FALLBACK;
+                        goto done;
                     }
-                    if (top->nkeys == top->capkeys) {
-                        Py_ssize_t cap = top->capkeys ? top->capkeys * 2 : 16;
-                        Key *keys = PyMem_Realloc(top->keys, (size_t)cap * sizeof(Key));
-                        if (!keys) {
-                            PyErr_NoMemory();
-                            result = ERROR;
-                            goto done;
-                        }
-                        top->keys = keys;
-                        top->capkeys = cap;
-                    }
-                    top->keys[top->nkeys++] = (Key){s, len, h};
                 }
             }
             if (!is_start(e)) top->key_next ^= 1;
@@ -289,7 +364,7 @@ done:
 /* -- values ---------------------------------------------------------------------------------- */
 
 static PyObject *scalar_value(Ctx *c, const yaml_event_t *e) {
-    PyObject *s = text_of(e);
+    PyObject *s = short_text(c, e);
     if (!s || !e->data.scalar.plain_implicit) return s; /* quoted or block: a string */
     if (!may_resolve((const char *)e->data.scalar.value, e->data.scalar.length)) return s;
     PyObject *hit = PyDict_GetItemWithError(c->cache, s);
@@ -367,8 +442,9 @@ static PyObject *build(Ctx *c, Py_ssize_t *pos, PyObject *keep) {
     if (e->type == YAML_SCALAR_EVENT) {
         (*pos)++;
         PyObject *v = scalar_value(c, e);
-        if (v && PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) <= 48)
-            PyUnicode_InternInPlace(&v);
+        if (v && PyUnicode_CheckExact(v) && PyUnicode_GET_LENGTH(v) <= TEXT_MAX &&
+            !PyUnicode_CHECK_INTERNED(v))
+            PyUnicode_InternInPlace(&v); /* non-ASCII: short_text makes it anew */
         return v;
     }
     int leaf = c->shared != NULL;
@@ -423,7 +499,8 @@ static PyObject *build(Ctx *c, Py_ssize_t *pos, PyObject *keep) {
             Py_DECREF(key);
             goto fail;
         }
-        if (PyUnicode_CheckExact(key)) PyUnicode_InternInPlace(&key);
+        if (PyUnicode_CheckExact(key) && !PyUnicode_CHECK_INTERNED(key))
+            PyUnicode_InternInPlace(&key);
         int r = PyDict_SetItem(map, key, value);
         Py_DECREF(key);
         if (leaf && is_container(value)) leaf = 0;
@@ -734,6 +811,7 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     }
     yaml_parser_set_input_string(&c.parser, (const unsigned char *)data, (size_t)size);
     yaml_parser_set_encoding(&c.parser, YAML_UTF8_ENCODING);
+    c.texts = PyMem_Calloc(TEXT_SLOTS, sizeof(TextSlot)); /* NULL: every text made anew */
     PyObject *entries = PyList_New(0), *result = NULL;
     int r = entries ? OK : ERROR;
     yaml_event_t e;
@@ -767,6 +845,7 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     else if (r == FALLBACK) result = Py_NewRef(Py_None);
     clear_events(&c);
     PyMem_Free(c.ev);
+    free_texts(&c);
     yaml_parser_delete(&c.parser);
     Py_XDECREF(entries);
     Py_XDECREF(utf8);
@@ -781,9 +860,27 @@ typedef struct {
     PyObject *kinds[3];
 } Tree;
 
+/* (kind, start, end, flow, children) -- Py_BuildValue parses its format on every call, and a
+ * plan re-reads thousands of edited items. Steals ``children``. */
+static PyObject *tree_tuple(PyObject *kind, Py_ssize_t start, Py_ssize_t end, int flow,
+                            PyObject *children) {
+    PyObject *out = PyTuple_New(5), *a = NULL, *b = NULL;
+    if (!out || !children || !(a = PyLong_FromSsize_t(start)) || !(b = PyLong_FromSsize_t(end))) {
+        Py_XDECREF(out);
+        Py_XDECREF(children);
+        Py_XDECREF(a);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, Py_NewRef(kind));
+    PyTuple_SET_ITEM(out, 1, a);
+    PyTuple_SET_ITEM(out, 2, b);
+    PyTuple_SET_ITEM(out, 3, Py_NewRef(flow ? Py_True : Py_False));
+    PyTuple_SET_ITEM(out, 4, children);
+    return out;
+}
+
 /* The node starting with *e (consumed); NULL with no exception set: use the Python path. */
 static PyObject *tree_node(Tree *t, yaml_event_t *e, int depth) {
-    PyObject *out = NULL;
     if (depth > 200) { /* MAX_DEPTH: the Python path reports it */
         yaml_event_delete(e);
         return NULL;
@@ -794,7 +891,7 @@ static PyObject *tree_node(Tree *t, yaml_event_t *e, int depth) {
         yaml_event_delete(e);
         if (!plain) return NULL;
         while (end > start && strchr(" \t\r\n", t->text[end - 1]) && t->text[end - 1]) end--;
-        return Py_BuildValue("(OnnO())", t->kinds[2], start, end, Py_False);
+        return tree_tuple(t->kinds[2], start, end, 0, PyTuple_New(0));
     }
     int is_map = e->type == YAML_MAPPING_START_EVENT;
     if (!is_map && e->type != YAML_SEQUENCE_START_EVENT) {
@@ -858,9 +955,7 @@ static PyObject *tree_node(Tree *t, yaml_event_t *e, int depth) {
         }
         Py_DECREF(pair);
     }
-    out = Py_BuildValue("(OnnON)", t->kinds[is_map ? 0 : 1], start, end,
-                        flow ? Py_True : Py_False, children);
-    return out;
+    return tree_tuple(t->kinds[is_map ? 0 : 1], start, end, flow, children);
 fail:
     Py_DECREF(children);
     return NULL;

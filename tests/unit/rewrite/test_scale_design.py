@@ -522,3 +522,29 @@ def test_gateways_in_the_created_last_order_are_read_as_stamped_copies(
         + [proof._created(g, proof._LAST) for g in added])
     assert reused.gateways == stamped.gateways
     assert reused.services == stamped.services
+
+
+_SERVER = st.one_of(
+    st.builds(lambda n, redirect, host: _http(host, redirect=redirect, number=n),
+              st.sampled_from([80, 443, 8080]), st.booleans(), st.sampled_from(_HOSTS)),
+    st.sampled_from([{"hosts": ["a.example.com"]}, "not a server", {"port": {"number": "x"}}]),
+)
+
+
+@given(servers=st.lists(_SERVER, max_size=6), data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_a_gateway_that_only_lost_servers_reads_as_its_reading_without_them(
+    servers: list[Any], data: st.DataObject,
+) -> None:
+    """The proof takes the reading of a Gateway the rewrite only removed servers from from
+    the reading before (``Readings.gateway_without_servers``): it must be a fresh reading."""
+    from merge_https_redirects.model.gateway import Readings, _read_gateway
+
+    before = _gateway("gw", *servers)
+    removed = data.draw(st.sets(st.integers(0, max(len(servers) - 1, 0)), max_size=len(servers)))
+    removed &= set(range(len(servers)))
+    after = proof.apply_removals(before, [("spec", "servers", i) for i in removed])
+    readings = Readings()
+    readings.gateway(before)
+    readings.gateway_without_servers(before, after, removed)
+    assert readings.gateway(after) == _read_gateway(after)

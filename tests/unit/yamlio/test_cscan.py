@@ -304,3 +304,23 @@ def test_the_first_documents_kind_of_every_golden_input_is_the_python_ones() -> 
             expected = NotImplemented  # an error before the answer: the Python path reports it
         found = _cscan.first_document_kind(text)
         assert found is NotImplemented or found == expected, path
+
+
+@pytest.mark.parametrize("duplicate", [None, "k0", "k31", "k32", "k4999", "0x10"])
+def test_large_mappings_are_checked_for_duplicates_in_linear_time(duplicate: str | None) -> None:
+    """A ConfigMap of thousands of keys: the compiled scanner's duplicate test indexes them
+    (no comparison of every pair) and still declines a duplicate anywhere."""
+    keys = [f"k{i}" for i in range(5000)] + ["16"]
+    if duplicate is not None:
+        keys.append(duplicate)
+    data = "".join(f"    {k}: v\n" for k in keys)
+    text = ("apiVersion: v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n"
+            f"  metadata: {{name: big}}\n  data:\n{data}")
+    bundle = compiled(text)
+    if duplicate is None:
+        assert bundle is not None
+        assert summary(bundle) == summary(python(text))
+    else:
+        assert bundle is None
+        item = python(text).items[0]
+        assert "duplicate key" in str(item.head_error)
