@@ -49,7 +49,7 @@ HEADER = """\
 """
 
 
-def _anchored(pattern: re.Pattern[str]) -> str:
+def _anchored(pattern: re.Pattern[str] | config._Pattern) -> str:
     """A validator's ``fullmatch`` pattern as a schema ``pattern`` (searched, so anchored)."""
     return f"^{pattern.pattern}$"
 

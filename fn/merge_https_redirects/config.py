@@ -24,9 +24,32 @@ API_GROUP = "merge-https-redirects.dev"
 API_VERSION = f"{API_GROUP}/v1alpha1"
 KIND = "MergeHttpsRedirects"
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_LABEL_KEY = re.compile(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_LABEL_VALUE = re.compile(r"(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
+
+
+class _Pattern:
+    """A regular expression compiled when first used: most runs have no functionConfig to
+    check, and start-up is the floor of every run."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> str:
+        """The expression (as ``re.Pattern.pattern``)."""
+        return self._source
+
+    def fullmatch(self, value: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source)
+        return self._compiled.fullmatch(value)
+
+
+_DNS_LABEL = _Pattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_KEY = _Pattern(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL_VALUE = _Pattern(r"(|[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)")
 
 
 class FieldDoc(NamedTuple):
@@ -283,7 +306,7 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
     def string(
         key: str,
         allowed: tuple[str, ...] | None = None,
-        pattern: re.Pattern[str] | None = None,
+        pattern: _Pattern | None = None,
         what: str = "",
         limit: int = 253,
     ) -> None:
@@ -316,7 +339,7 @@ def _validate(fields: dict[str, Any], from_strings: bool, problems: _Problems) -
     string("onConflict", ("error", "skip"))
     string("strategy", ("auto", "gateway", "route"))
     string("failOn", ("error", "warning"))
-    string("ingressClass", pattern=re.compile(r"\S+"), what="a non-empty string")
+    string("ingressClass", pattern=_Pattern(r"\S+"), what="a non-empty string")
     for key, attr in (("strict", "strict"), ("failOnUnknown", "fail_on_unknown")):
         if key not in fields:
             continue

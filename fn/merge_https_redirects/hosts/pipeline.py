@@ -259,7 +259,8 @@ def run_resource_list(text: yamlio.Text) -> Run:
             return _broken_resource_list(text, input_error(exc))
         return Run(b"", results, EXIT_ERRORS, spliced=(text, plan))
     resources, other_paths = resources_of_items(
-        (bundle, item, _file_ref(item), item.position) for item in bundle.items)
+        (bundle, item, _file_ref(item) if item.wanted else None, item.position)
+        for item in bundle.items)
     outcome = apply_mode(resources, config, other_paths)
     # An item that cannot be read unambiguously is reported and left as it is; the rest of the
     # bundle is still processed (``strict`` makes that all-or-nothing).

@@ -233,8 +233,10 @@ def _ref(res: Mapping[str, Any]) -> ResourceRef:
 
 
 def _is_cm(res: Mapping[str, Any], kind: str) -> bool:
+    if res.get("kind") != kind:  # the cheap test first: most resources are of other kinds
+        return False
     group, _ = _group_version(_str(res.get("apiVersion")) or "")
-    return res.get("kind") == kind and group in (CM_GROUP, LEGACY_GROUP)
+    return group in (CM_GROUP, LEGACY_GROUP)
 
 
 def _legacy_acme_config(spec: Mapping[str, Any]) -> tuple[Solver, ...] | None:
@@ -476,7 +478,8 @@ def read_issuer(res: Mapping[str, Any]) -> Issuer | None:
 def issuers_of(resources: Sequence[object]) -> list[Issuer]:
     out: list[Issuer] = []
     for res in resources:
-        if isinstance(res, Mapping) and any(_is_cm(res, k) for k in ISSUER_KINDS):
+        if isinstance(res, Mapping) and res.get("kind") in ISSUER_KINDS and any(
+                _is_cm(res, k) for k in ISSUER_KINDS):
             issuer = read_issuer(res)
             if issuer is not None:
                 out.append(issuer)

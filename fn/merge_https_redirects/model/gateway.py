@@ -142,8 +142,9 @@ _PLAIN_HTTP_SERVER = _Server(0, 80, "HTTP", ("*",), False, False, "", "")
 
 
 def _is_istio(res: Mapping[str, Any], kind: str) -> bool:
-    api = _str(res.get("apiVersion")) or ""
-    return res.get("kind") == kind and _group(api) == "networking.istio.io"
+    if res.get("kind") != kind:  # the cheap test first: most resources are of other kinds
+        return False
+    return _group(_str(res.get("apiVersion")) or "") == "networking.istio.io"
 
 
 def _read_gateway(res: Mapping[str, Any], readings: Readings | None = None) -> _Gateway | None:
@@ -204,11 +205,13 @@ class Readings:
     very same objects (never modified), so each is read once. Every value read is kept
     alive here, so an identity is never reused for another value."""
 
-    __slots__ = ("_gateways", "_servers", "_services", "derived")
+    __slots__ = ("_gateways", "_servers", "_services", "derived", "routes")
 
     def __init__(self) -> None:
         #: other readings by the identities of what they read (kept with it)
         self.derived: dict[Any, tuple[object, Any]] = {}
+        #: the routing model's routes of the VirtualServices read here (``RoutingInput``)
+        self.routes: dict[tuple[Any, ...], Any] = {}
         self._gateways: dict[int, tuple[Mapping[str, Any], _Gateway | None]] = {}
         self._services: dict[int, tuple[Mapping[str, Any], _VirtualService | None]] = {}
         self._servers: dict[tuple[int, int, str], tuple[object, _Server | None]] = {}

@@ -134,7 +134,8 @@ class RoutingInput:
         self.gateways: list[_Gateway]
         self.services: list[_VirtualService]
         #: routes of the bundle's own VirtualServices per (port, pod labels, Gateway, VS):
-        #: the same in every route configuration of the bundle
+        #: the same in every route configuration of the bundle (and of every bundle of the
+        #: same ``readings``: a VirtualService read once is one object)
         self.routes: dict[tuple[Any, ...], list[Route]]
         #: the Ingress conversion of the bundle alone (per ``IngressOptions``), with the
         #: bundle's own Gateways and VirtualServices merged in: the same for every workload
@@ -177,7 +178,7 @@ class RoutingInput:
                 self.ingress_sources.append(res)
         self.gateways = sorted(gateways, key=lambda g: g.sort_key)
         self.services = sorted(services, key=lambda v: v.sort_key)
-        self.routes = {}
+        self.routes = readings.routes if readings is not None else {}
 
     def with_gateways(self, gateways: Iterable[_Gateway]) -> RoutingInput:
         """This reading with other Gateways (``gateways``, sorted here): the VirtualServices,
@@ -366,7 +367,11 @@ def _build_anew(source: RoutingInput, pod_labels: Mapping[str, str], port: int,
             local_key = (ms.gateway, vs.namespace, vs.name)
             routes = per_gateway.get(local_key)
             if routes is None:
-                key = (ms.written_port, labels_key, ms.gateway, vs.namespace, vs.name)
+                # the bundle's own by the VirtualService read (kept alive with its reading:
+                # the readings of one run share them); Ingress-derived ones by name
+                key = ((ms.written_port, labels_key, ms.gateway, vs.namespace, vs.name)
+                       if vs.ingress_semantics else
+                       (ms.written_port, labels_key, ms.gateway, id(vs)))
                 known = cache if vs.ingress_semantics else source.routes
                 routes = known.get(key)
                 if routes is None:

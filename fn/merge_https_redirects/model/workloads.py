@@ -143,12 +143,12 @@ def gateway_labels(value: dict[str, Any]) -> tuple[Source, dict[str, str]] | Non
 
 def _pod_template(value: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     kind = value.get("kind")
-    spec = as_dict(value.get("spec")) or {}
     if kind in CONTROLLER_KINDS:
+        spec = as_dict(value.get("spec")) or {}
         template = as_dict(spec.get("template")) or {}
         return as_dict(template.get("metadata")) or {}, as_dict(template.get("spec")) or {}
     if kind == "Pod":
-        return as_dict(value.get("metadata")) or {}, spec
+        return as_dict(value.get("metadata")) or {}, as_dict(value.get("spec")) or {}
     return None, {}
 
 

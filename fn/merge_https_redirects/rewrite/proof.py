@@ -415,7 +415,9 @@ def apply_removals(value: dict[str, Any], remove: Sequence[tuple[str | int, ...]
     """``value`` with the sequence entries at ``remove`` deleted. Only the containers on the
     way to a removed entry are copied; the rest is shared with ``value`` (never modified)."""
     out: dict[str, Any] = dict(value)
-    for path in sorted(remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True):
+    ordered = remove if len(remove) < 2 else sorted(
+        remove, key=lambda p: [str(s) for s in p[:-1]] + [p[-1]], reverse=True)
+    for path in ordered:
         parent: Any = out
         for step in path[:-1]:
             child = parent[step]

@@ -4,7 +4,6 @@ must build of each kind (:func:`wanted`, :data:`retain`), and the :class:`Outcom
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -227,6 +226,19 @@ _WORKLOAD_KIND_NAMES = frozenset(kind for _, kind in _WORKLOAD_KINDS)
 
 def wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
     """What the function reads of a kind (``False``: nothing, the item stays opaque text)."""
+    key = (api_version, kind)
+    found = _WANTED.get(key)
+    if found is None:
+        found = _wanted(api_version, kind)
+        if len(_WANTED) < 4096:  # a bundle holds few (apiVersion, kind) pairs: asked per item
+            _WANTED[key] = found
+    return found
+
+
+_WANTED: dict[tuple[str, str], dict[str, Any] | bool] = {}
+
+
+def _wanted(api_version: str, kind: str) -> dict[str, Any] | bool:
     if is_istio(api_version, kind):
         return _READ_OBJECT
     group = api_version.partition("/")[0] if "/" in api_version else ""
@@ -264,6 +276,9 @@ class _GatewayWorkloadsOnly:
 
     __slots__ = ()
 
+    #: the kinds it may refuse (the others are always kept)
+    kinds = _WORKLOAD_KIND_NAMES
+
     def __call__(self, kind: str, value: Any) -> bool:
         if kind in _WORKLOAD_KIND_NAMES:
             return isinstance(value, dict) and (
@@ -296,9 +311,9 @@ def workloads_of(resources: Sequence[Resource], config: Config,
                              ingress_selector=config.ingress_selector)
 
 
-_BOOKKEEPING = re.compile(
-    r"(internal\.)?config\.kubernetes\.io/|config\.k8s\.io/|kustomize\.config\.k8s\.io/"
-)
+#: The hosts' bookkeeping annotations: what they begin with.
+_BOOKKEEPING = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/",
+                "kustomize.config.k8s.io/")
 
 
 def without_bookkeeping(gateway: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +325,7 @@ def without_bookkeeping(gateway: dict[str, Any]) -> dict[str, Any]:
         return out  # nothing to strip (a malformed metadata stays as it is)
     meta = dict(meta)
     annotations = {k: v for k, v in meta["annotations"].items()
-                   if not (isinstance(k, str) and _BOOKKEEPING.match(k))}
+                   if not (isinstance(k, str) and k.startswith(_BOOKKEEPING))}
     if annotations:
         meta["annotations"] = annotations
     else:

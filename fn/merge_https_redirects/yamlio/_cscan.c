@@ -38,6 +38,7 @@ typedef struct {
     PyObject *shared;      /* leaf values shared across the bundle (build._Builder._share) */
     Py_ssize_t shared_max;
     struct TextSlot *texts; /* short ASCII scalars made already (short_text) */
+    struct Frame *frames;   /* check_keys' stack */
 } Ctx;
 
 /* Keys and short values repeat throughout a bundle (apiVersion, metadata, name, ports...):
@@ -55,7 +56,7 @@ typedef struct {
     unsigned long hash;
 } Key;
 
-typedef struct {
+typedef struct Frame {
     int is_map;
     int key_next;
     Key *keys;
@@ -276,11 +277,12 @@ static void free_frames(Frame *frames, int sp) {
 
 /* scan._find_duplicate_key over c->ev, plus: every key a scalar, no '<<' key. */
 static int check_keys(Ctx *c) {
-    Frame *frames = PyMem_Calloc((size_t)c->max_depth + 4, sizeof(Frame));
-    if (!frames) {
+    /* one zeroed stack for the whole scan (a frame is zeroed again when popped) */
+    if (!c->frames && !(c->frames = PyMem_Calloc((size_t)c->max_depth + 4, sizeof(Frame)))) {
         PyErr_NoMemory();
         return ERROR;
     }
+    Frame *frames = c->frames;
     int sp = 0, result = OK;
     for (Py_ssize_t i = 0; i < c->n; i++) {
         const yaml_event_t *e = &c->ev[i];
@@ -357,7 +359,7 @@ static int check_keys(Ctx *c) {
     }
 done:
     free_frames(frames, sp);
-    PyMem_Free(frames);
+    memset(frames, 0, (size_t)sp * sizeof(Frame));
     return result;
 }
 
@@ -845,6 +847,7 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     else if (r == FALLBACK) result = Py_NewRef(Py_None);
     clear_events(&c);
     PyMem_Free(c.ev);
+    PyMem_Free(c.frames);
     free_texts(&c);
     yaml_parser_delete(&c.parser);
     Py_XDECREF(entries);

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -73,7 +72,7 @@ def _scalar_text(value: Any) -> str:
 
 
 def _float_text(value: float) -> str:
-    if math.isnan(value):
+    if value != value:  # noqa: PLR0124 - NaN, without importing ``math`` (start-up)
         return ".nan"
     if value in (float("inf"), float("-inf")):
         return ".inf" if value > 0 else "-.inf"
@@ -92,8 +91,10 @@ def _emit(obj: Any, indent: int, wide: bool, out: list[str]) -> None:
             out.append(pad + "{}")
             return
         for key, value in obj.items():
-            head = pad + _scalar_text(key) + ":"
-            if isinstance(value, dict) and value:
+            head = pad + (_str_text(key) if type(key) is str else _scalar_text(key)) + ":"
+            if type(value) is str:  # most values: the rest is the general case
+                out.append(head + " " + _str_text(value))
+            elif isinstance(value, dict) and value:
                 out.append(head)
                 _emit(value, indent + 2, wide, out)
             elif isinstance(value, list) and value:

@@ -103,7 +103,7 @@ def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle |
 
     def decide(start: int, end: int, api_version: str, kind: str) -> Any:
         spec = wanted(api_version, kind)
-        if (spec is not False and retain is not None
+        if (spec is not False and retain is not None and kind in retain.kinds
                 and not retain.possible(kind, text[start:_strip_end(text, end)])):
             return False
         return spec
@@ -148,7 +148,7 @@ def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle |
                             intern(namespace), kept, value is not None)
                 if value is not None:
                     item.eager = value
-                    if retain is not None and not retain(kind, value):
+                    if retain is not None and kind in retain.kinds and not retain(kind, value):
                         item.eager, item.wanted = None, False
                 if position == 0:
                     dash = _dash_before(text, start)

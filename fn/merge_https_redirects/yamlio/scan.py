@@ -267,7 +267,7 @@ def _make_item(
             if k in _BOOKKEEPING_KEYS}
     spec = wanted(api_version, kind)
     if (spec is not False and problem is None and retain is not None and not has_anchor
-            and not retain.possible(kind, text[start:end])):
+            and kind in retain.kinds and not retain.possible(kind, text[start:end])):
         spec = False  # its value would be dropped: do not build it
     if problem is not None:
         if spec is not False:  # a kind the caller reads: it reports the resource itself
@@ -287,7 +287,7 @@ def _make_item(
         except YamlError as exc:
             item.eager = exc
         else:
-            if retain is not None and not retain(kind, item.eager):
+            if retain is not None and kind in retain.kinds and not retain(kind, item.eager):
                 item.eager, item.wanted = None, False
     return item
 

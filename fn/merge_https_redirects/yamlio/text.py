@@ -17,7 +17,10 @@ if TYPE_CHECKING:
         """Lets a caller read a kind but keep few of its resources: ``retain(kind, value)``
         says whether to keep a built value (``False``: the item stays opaque text, as if not
         wanted); ``possible(kind, text)``, from the item's text alone, whether ``retain``
-        could say ``True`` (``False`` skips building it: the cheap test comes first)."""
+        could say ``True`` (``False`` skips building it: the cheap test comes first);
+        ``kinds``: the kinds it may refuse (of the others every value is kept, unasked)."""
+
+        kinds: frozenset[str]
 
         def __call__(self, kind: str, value: Any) -> bool: ...
 
