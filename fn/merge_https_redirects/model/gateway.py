@@ -147,7 +147,7 @@ def _is_istio(res: Mapping[str, Any], kind: str) -> bool:
     return _group(_str(res.get("apiVersion")) or "") == "networking.istio.io"
 
 
-def _read_gateway(res: Mapping[str, Any], readings: Readings | None = None) -> _Gateway | None:
+def _read_gateway(res: Mapping[str, Any]) -> _Gateway | None:
     _, _, ns, name = resource_identity(res)
     spec = _dict(res.get("spec"))
     if not name or spec is None:
@@ -155,9 +155,8 @@ def _read_gateway(res: Mapping[str, Any], readings: Readings | None = None) -> _
     raw_sel = spec.get("selector")
     selector = _str_map(raw_sel) if isinstance(raw_sel, dict) and raw_sel else None
     servers = []
-    read_server = _read_server if readings is None else readings.server
     for i, raw in enumerate(_list(spec.get("servers"))):
-        srv = read_server(i, raw, ns)
+        srv = _read_server(i, raw, ns)
         if srv is not None:
             servers.append(srv)
     return _Gateway(ns, name, selector, tuple(servers),
@@ -199,13 +198,13 @@ def _read_virtual_service(res: Mapping[str, Any]) -> _VirtualService | None:
 
 
 class Readings:
-    """The readings of Gateways, their servers and VirtualServices, by the identity of the
-    value read, for the life of one run. The proof reads the bundle before and after the
+    """The readings of Gateways and VirtualServices, by the identity of the value read, for
+    the life of one run. The proof reads the bundle before and after the
     rewrite, and again in the other creation order: the values it did not change are the
     very same objects (never modified), so each is read once. Every value read is kept
     alive here, so an identity is never reused for another value."""
 
-    __slots__ = ("_gateways", "_servers", "_services", "derived", "routes")
+    __slots__ = ("_gateways", "_services", "derived", "routes")
 
     def __init__(self) -> None:
         #: other readings by the identities of what they read (kept with it)
@@ -214,12 +213,11 @@ class Readings:
         self.routes: dict[tuple[Any, ...], Any] = {}
         self._gateways: dict[int, tuple[Mapping[str, Any], _Gateway | None]] = {}
         self._services: dict[int, tuple[Mapping[str, Any], _VirtualService | None]] = {}
-        self._servers: dict[tuple[int, int, str], tuple[object, _Server | None]] = {}
 
     def gateway(self, res: Mapping[str, Any]) -> _Gateway | None:
         hit = self._gateways.get(id(res))
         if hit is None:
-            hit = self._gateways[id(res)] = (res, _read_gateway(res, self))
+            hit = self._gateways[id(res)] = (res, _read_gateway(res))
         return hit[1]
 
     def virtual_service(self, res: Mapping[str, Any]) -> _VirtualService | None:
@@ -249,10 +247,3 @@ class Readings:
         gw = hit[1]
         self._gateways[id(after)] = (after, _Gateway(gw.namespace, gw.name, gw.selector,
                                                      tuple(servers), gw.sort_key, gw.derived))
-
-    def server(self, i: int, raw: object, namespace: str) -> _Server | None:
-        key = (id(raw), i, namespace)
-        hit = self._servers.get(key)
-        if hit is None:
-            hit = self._servers[key] = (raw, _read_server(i, raw, namespace))
-        return hit[1]

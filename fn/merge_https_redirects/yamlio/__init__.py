@@ -9,11 +9,14 @@ sequence entries lose exactly their lines, deleted items their lines, new items 
 appended in the input's style. Everything the function does not touch is emitted byte for byte.
 
 Modules, in the order a run uses them: :mod:`.text` (bytes to text, limits, errors),
-:mod:`.events` (libyaml's events, bounded; skeletons of large opaque items), :mod:`.scalars`
-and :mod:`.build` (events to plain values), :mod:`.scan` (bundles: items and where they are),
+:mod:`.events` (libyaml's events, bounded; skeletons of large opaque items), :mod:`.resolve`
+(PyYAML's resolution of plain scalars, without PyYAML), :mod:`.scalars` and :mod:`.build`
+(events to plain values), :mod:`.scan` (bundles: items and where they are),
 :mod:`.fast` (the compiled scanner of ``_cscan.c``, where it is built, for ResourceLists),
 :mod:`.splice` (edits as a plan of input spans and new text), :mod:`.reblock` (block layout of
 what cannot be spliced, every scalar as written) and :mod:`.emit` (new values as YAML).
+
+PyYAML is imported on first use: a ResourceList the compiled scanner reads never needs it.
 
 Public surface (re-exported here; nothing outside this package imports PyYAML):
 - :func:`loads`, :func:`loads_all`, :func:`dumps` for small documents (configs, new objects);
