@@ -218,12 +218,17 @@ class RoutingInput:
         key = (tuple(sorted(ingress.selector.items())), ingress.ingress_class)
         if not extra and self._derived is not None and self._derived[0] == key:
             return self._derived[1]
-        classes, ports = self.classes_and_ports(extra)
-        derived_gw, derived_vs = convert_ingresses([*self.ingress_sources, *extra], ingress,
-                                                   classes=classes, services=ports)
-        # Two sorted runs: sorting their concatenation is a linear merge.
-        found = (sorted(derived_gw + self.gateways, key=lambda g: g.sort_key),
-                 sorted(derived_vs + self.services, key=lambda v: v.sort_key))
+        sources = [*self.ingress_sources, *extra]
+        if not any(is_ingress(res) for res in sources):
+            # nothing to convert (the classes and Service ports matter to Ingresses only)
+            found = (self.gateways, self.services)
+        else:
+            classes, ports = self.classes_and_ports(extra)
+            derived_gw, derived_vs = convert_ingresses(sources, ingress, classes=classes,
+                                                       services=ports)
+            # Two sorted runs: sorting their concatenation is a linear merge.
+            found = (sorted(derived_gw + self.gateways, key=lambda g: g.sort_key),
+                     sorted(derived_vs + self.services, key=lambda v: v.sort_key))
         if not extra:
             self._derived = (key, found)
         return found

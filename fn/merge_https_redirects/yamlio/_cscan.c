@@ -39,6 +39,7 @@ typedef struct {
     Py_ssize_t shared_max;
     struct TextSlot *texts; /* short ASCII scalars made already (short_text) */
     struct Frame *frames;   /* check_keys' stack */
+    PyObject *keeps;        /* per keep predicate: key -> its answer (keep_key) */
 } Ctx;
 
 /* Keys and short values repeat throughout a bundle (apiVersion, metadata, name, ports...):
@@ -439,6 +440,35 @@ static int is_container(PyObject *v) { return PyDict_CheckExact(v) || PyList_Che
 
 /* build._Builder.build for the events at *pos (keep: NULL for everything, a dict, or a
  * predicate on keys). */
+/* keep(key) of a predicate "keep": a function of the key alone (what build._Builder takes), so
+ * each key is asked once per scan (annotation keys repeat on every item). 1, 0, -1 error. */
+static int keep_key(Ctx *c, PyObject *keep, PyObject *key) {
+    PyObject *known = NULL;
+    if (c->keeps) {
+        known = PyDict_GetItemWithError(c->keeps, keep);
+        if (!known && PyErr_Occurred()) return -1;
+        if (!known) {
+            PyObject *fresh = PyDict_New();
+            if (!fresh || PyDict_SetItem(c->keeps, keep, fresh) < 0) {
+                Py_XDECREF(fresh);
+                return -1;
+            }
+            Py_DECREF(fresh); /* held by c->keeps */
+            known = fresh;
+        }
+        PyObject *hit = PyDict_GetItemWithError(known, key);
+        if (hit) return hit == Py_True;
+        if (PyErr_Occurred()) return -1;
+    }
+    PyObject *r = PyObject_CallOneArg(keep, key);
+    int truth = r ? PyObject_IsTrue(r) : -1;
+    Py_XDECREF(r);
+    if (truth >= 0 && known && PyDict_GET_SIZE(known) < 4096 &&
+        PyDict_SetItem(known, key, truth ? Py_True : Py_False) < 0)
+        return -1;
+    return truth;
+}
+
 static PyObject *build(Ctx *c, Py_ssize_t *pos, PyObject *keep) {
     const yaml_event_t *e = &c->ev[*pos];
     if (e->type == YAML_SCALAR_EVENT) {
@@ -486,9 +516,7 @@ static PyObject *build(Ctx *c, Py_ssize_t *pos, PyObject *keep) {
             }
             child = spec == Py_True ? NULL : spec;
         } else if (keep) {
-            PyObject *r = PyObject_CallOneArg(keep, key);
-            int truth = r ? PyObject_IsTrue(r) : -1;
-            Py_XDECREF(r);
+            int truth = keep_key(c, keep, key);
             if (truth <= 0) {
                 Py_DECREF(key);
                 if (truth < 0) goto fail;
@@ -814,6 +842,8 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     yaml_parser_set_input_string(&c.parser, (const unsigned char *)data, (size_t)size);
     yaml_parser_set_encoding(&c.parser, YAML_UTF8_ENCODING);
     c.texts = PyMem_Calloc(TEXT_SLOTS, sizeof(TextSlot)); /* NULL: every text made anew */
+    c.keeps = PyDict_New();                               /* NULL: every key asked */
+    PyErr_Clear();
     PyObject *entries = PyList_New(0), *result = NULL;
     int r = entries ? OK : ERROR;
     yaml_event_t e;
@@ -848,6 +878,7 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     clear_events(&c);
     PyMem_Free(c.ev);
     PyMem_Free(c.frames);
+    Py_XDECREF(c.keeps);
     free_texts(&c);
     yaml_parser_delete(&c.parser);
     Py_XDECREF(entries);
