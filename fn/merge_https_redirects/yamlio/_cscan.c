@@ -812,6 +812,16 @@ static int body(Ctx *c, PyObject *decide, PyObject *bookkeeping, PyObject *entri
     }
 }
 
+/* The UTF-8 bytes of ``text``: an ASCII str's own data (no copy), else a copy in *utf8 (a new
+ * bytes object the caller releases). NULL with an exception set on failure. */
+static const char *utf8_of(PyObject *text, Py_ssize_t *size, PyObject **utf8) {
+    *utf8 = NULL;
+    if (PyUnicode_IS_ASCII(text)) return PyUnicode_AsUTF8AndSize(text, size);
+    if (!(*utf8 = PyUnicode_AsUTF8String(text))) return NULL;
+    *size = PyBytes_GET_SIZE(*utf8);
+    return PyBytes_AS_STRING(*utf8);
+}
+
 static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
     PyObject *text, *decide, *bookkeeping;
     Ctx c;
@@ -824,17 +834,10 @@ static PyObject *scan_resource_list(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_TypeError, "bookkeeping must be a tuple");
         return NULL;
     }
-    PyObject *utf8 = NULL;
-    const char *data;
+    PyObject *utf8;
     Py_ssize_t size;
-    if (PyUnicode_IS_ASCII(text)) {
-        data = PyUnicode_AsUTF8AndSize(text, &size); /* the text itself, no copy */
-    } else {
-        utf8 = PyUnicode_AsUTF8String(text); /* a copy, freed after the scan */
-        if (!utf8) return NULL;
-        data = PyBytes_AS_STRING(utf8);
-        size = PyBytes_GET_SIZE(utf8);
-    }
+    const char *data = utf8_of(text, &size, &utf8);
+    if (!data) return NULL;
     if (!data || !yaml_parser_initialize(&c.parser)) {
         Py_XDECREF(utf8);
         return data ? PyErr_NoMemory() : NULL;
@@ -1120,17 +1123,10 @@ static int document_kind(yaml_parser_t *p, PyObject **kind) {
 static PyObject *first_document_kind(PyObject *self, PyObject *args) {
     PyObject *text;
     if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
-    PyObject *utf8 = NULL;
-    const char *data;
+    PyObject *utf8;
     Py_ssize_t size;
-    if (PyUnicode_IS_ASCII(text)) {
-        data = PyUnicode_AsUTF8AndSize(text, &size); /* the text itself, no copy */
-    } else {
-        utf8 = PyUnicode_AsUTF8String(text); /* a copy, freed here */
-        if (!utf8) return NULL;
-        data = PyBytes_AS_STRING(utf8);
-        size = PyBytes_GET_SIZE(utf8);
-    }
+    const char *data = utf8_of(text, &size, &utf8);
+    if (!data) return NULL;
     yaml_parser_t p;
     if (!data || !yaml_parser_initialize(&p)) {
         Py_XDECREF(utf8);

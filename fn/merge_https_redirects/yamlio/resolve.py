@@ -87,14 +87,17 @@ def _construct_int(value: str) -> int:
     if value[0] == "0":
         return sign * int(value, 8)
     if ":" in value:
-        digits = [int(part) for part in value.split(":")]
-        digits.reverse()
-        base, total = 1, 0
-        for digit in digits:
-            total += digit * base
-            base *= 60
-        return sign * total
+        return sign * int(_sexagesimal([int(part) for part in value.split(":")], 0))
     return sign * int(value)
+
+
+def _sexagesimal(digits: list[Any], total: Any) -> Any:
+    """``1:30:00``: base 60, as both constructors read it (``total``: 0 or 0.0)."""
+    base = 1
+    for digit in reversed(digits):
+        total += digit * base
+        base *= 60
+    return total
 
 
 _INF = float("inf")
@@ -113,13 +116,7 @@ def _construct_float(value: str) -> float:
     if value == ".nan":
         return _NAN
     if ":" in value:
-        digits = [float(part) for part in value.split(":")]
-        digits.reverse()
-        base, total = 1, 0.0
-        for digit in digits:
-            total += digit * base
-            base *= 60
-        return sign * total
+        return sign * float(_sexagesimal([float(part) for part in value.split(":")], 0.0))
     return sign * float(value)
 
 
