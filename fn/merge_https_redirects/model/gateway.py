@@ -204,11 +204,12 @@ class Readings:
     very same objects (never modified), so each is read once. Every value read is kept
     alive here, so an identity is never reused for another value."""
 
-    __slots__ = ("_gateways", "_services", "derived", "routes")
+    __slots__ = ("_gateways", "_services", "ingress_sources", "routes")
 
     def __init__(self) -> None:
-        #: other readings by the identities of what they read (kept with it)
-        self.derived: dict[Any, tuple[object, Any]] = {}
+        #: the Ingress conversion's reading of a bundle's IngressClasses and Services, by
+        #: the identities of those sources (kept with it)
+        self.ingress_sources: dict[tuple[int, ...], tuple[object, Any]] = {}
         #: the routing model's routes of the VirtualServices read here (``RoutingInput``)
         self.routes: dict[tuple[Any, ...], Any] = {}
         self._gateways: dict[int, tuple[Mapping[str, Any], _Gateway | None]] = {}

@@ -370,12 +370,13 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
         for judged in batches:
             # A name redirected by its own virtual host is, whatever solvers are added: it is
             # answered without them (a renewal wave behind an httpsRedirect costs no solver).
-            redirected = [i for i in judged
-                          if base.redirects_whatever_is_added(pending[i].request.name)]
-            if redirected:
-                _answer(pending, redirected, base.config, path, n, where, out, causes)
-                answered = set(redirected)
-                judged = [i for i in judged if i not in answered]
+            redirected: list[int] = []
+            rest: list[int] = []
+            for i in judged:
+                (redirected if base.redirects_whatever_is_added(pending[i].request.name)
+                 else rest).append(i)
+            _answer(pending, redirected, base.config, path, n, where, out, causes)
+            judged = rest
             if not judged:
                 continue
             # the solver Ingresses are made again per workload: one batch's alive at a time

@@ -120,16 +120,16 @@ class RoutingInput:
     Services). Several route configurations of one bundle (per gateway workload, per batch of
     solver Ingresses, ...) then cost no re-reading.
 
-    ``reuse``: a reading of a bundle with the very same VirtualServices (the same values, in
-    the same order) and Gateways (or, ``read_gateways``, Gateways read from ``resources``):
-    those, and the routes built of them, are shared; the Ingress conversion's sources are
-    read from ``resources``."""
+    ``reuse``: a reading of a bundle with the very same Gateways and VirtualServices (the same
+    values, in the same order): those, and the routes built of them, are shared; the Ingress
+    conversion's sources are read from ``resources`` (:meth:`with_gateways`: other Gateways).
+    ``readings``: what the run has read already (:class:`Readings`)."""
 
     __slots__ = ("_derived", "_last_built", "_ports", "_readings", "gateways",
                  "ingress_sources", "routes", "services")
 
     def __init__(self, resources: Sequence[object], reuse: RoutingInput | None = None,
-                 *, read_gateways: bool = False, readings: Readings | None = None) -> None:
+                 *, readings: Readings | None = None) -> None:
         self.ingress_sources: list[Mapping[str, Any]] = []
         self.gateways: list[_Gateway]
         self.services: list[_VirtualService]
@@ -147,20 +147,15 @@ class RoutingInput:
         if readings is None and reuse is not None:
             readings = reuse._readings
         self._readings: Readings | None = readings
-        read_gateway = _read_gateway if readings is None else readings.gateway
-        read_virtual_service = (_read_virtual_service if readings is None
-                                else readings.virtual_service)
         if reuse is not None:
             self.ingress_sources = [res for res in resources if isinstance(res, Mapping)
                                     and res.get("kind") in _INGRESS_SOURCE_KINDS]
             self.gateways, self.services, self.routes = (
                 reuse.gateways, reuse.services, reuse.routes)
-            if read_gateways:
-                self.gateways = sorted(
-                    (gw for res in resources if isinstance(res, Mapping)
-                     and _is_istio(res, "Gateway") and (gw := read_gateway(res)) is not None),
-                    key=lambda g: g.sort_key)
             return
+        read_gateway = _read_gateway if readings is None else readings.gateway
+        read_virtual_service = (_read_virtual_service if readings is None
+                                else readings.virtual_service)
         gateways: list[_Gateway] = []
         services: list[_VirtualService] = []
         for res in resources:
@@ -195,7 +190,8 @@ class RoutingInput:
         ``extra``), as :func:`convert_ingresses` reads them (read once)."""
         if self._ports is None:
             key = tuple(map(id, self.ingress_sources))
-            known = None if self._readings is None else self._readings.derived.get(key)
+            known = (None if self._readings is None
+                     else self._readings.ingress_sources.get(key))
             if known is not None:
                 self._ports = known[1]
             else:
@@ -203,7 +199,7 @@ class RoutingInput:
                                services_ports(self.ingress_sources))
                 if self._readings is not None:
                     # the sources are kept with the reading: their identities stay theirs
-                    self._readings.derived[key] = (self.ingress_sources, self._ports)
+                    self._readings.ingress_sources[key] = (self.ingress_sources, self._ports)
         classes, ports = self._ports
         if any(res.get("kind") != "Ingress" for res in extra):
             classes = {**classes, **ingress_classes_of(extra)}

@@ -189,7 +189,7 @@ class Proof:
         # the solvers are judged on the same reading (its routes are theirs too)
         judged = http01.judge_per_workload(self.pending, before, self.options, workloads,
                                            source=source, causes=False)
-        del source  # its route cache is large
+        del source  # its last route configuration is large
         self.passing = {(i, n) for i, found in judged.items()
                         for n, verdict, _ in found if verdict == "pass" and n >= 0}
 

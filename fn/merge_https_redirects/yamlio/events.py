@@ -27,7 +27,7 @@ else:  # PyYAML is imported on first use (the compiled scanner's path never need
     ev = LazyModule("yaml.events", globals(), "ev")
 
 
-def _Loader(stream: Any) -> Any:
+def _loader(stream: Any) -> Any:
     """libyaml's loader (an order of magnitude faster; the pure-Python parser gives the same
     events) on ``stream``."""
     loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -58,7 +58,7 @@ class _Events:
     """
 
     def __init__(self, text: str) -> None:
-        self.loader = _Loader(_Chunks(text))
+        self.loader = _loader(_Chunks(text))
         self.text = text
         self.depth = 0
         #: anchors defined so far in the current document (libyaml's parser does not check
@@ -341,7 +341,7 @@ def reparse_item(text: str, start: int, end: int) -> list[Any]:
     (for an item read as a :class:`_Skeleton` that turns out to be needed whole)."""
     line_start, local = item_text(text, start, end)
     lines_before = text.count("\n", 0, line_start)
-    loader = _Loader(local)
+    loader = _loader(local)
     out: list[Any] = []
     try:
         event = loader.get_event()

@@ -3,6 +3,7 @@ PyYAML: the compiled scanner's path reads a ResourceList with no PyYAML at all (
 the floor of every run). The expressions and the first-character dispatch are those of
 ``yaml/resolver.py``, the constructions those of ``SafeConstructor`` (``yaml/constructor.py``,
 PyYAML 6, MIT licence); ``tests/unit/yamlio/test_resolve.py`` checks both against PyYAML.
+:class:`LazyModule` is how the other modules of the package import PyYAML: on first use.
 """
 
 from __future__ import annotations
