@@ -28,7 +28,6 @@ Upstream behaviour followed (repository ``cert-manager/cert-manager``):
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -553,6 +552,8 @@ def is_ip_address(name: str) -> bool:
     """An IPv4 or IPv6 address (an ACME IP identifier), not a DNS name."""
     if ":" not in name and not _IPV4_CHARS.issuperset(name):
         return False  # what ``ip_address`` would refuse, without raising (most names)
+    import ipaddress  # rare: only names that may be addresses
+
     try:
         ipaddress.ip_address(name)
     except ValueError:

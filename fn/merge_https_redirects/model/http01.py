@@ -34,13 +34,11 @@ Gateway workload labels, in this order:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
-from merge_https_redirects.model import gateway_api_routes as gwapi
 from merge_https_redirects.model.envoy import Answer, RouteConfig
 from merge_https_redirects.model.gateway import is_subset, resource_identity
 from merge_https_redirects.model.ingress import (
@@ -56,6 +54,17 @@ from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
 from merge_https_redirects.model.workloads import collect as collect_workloads
 from merge_https_redirects.results import ResourceRef
+
+if TYPE_CHECKING:
+    from hashlib import sha256 as _sha256
+else:  # the builtin SHA-256: OpenSSL's, through hashlib, takes 5 ms to load (same digests)
+    try:
+        from _sha2 import sha256 as _sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256 as _sha256
+        except ImportError:
+            from hashlib import sha256 as _sha256
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "unknown",
                   "out-of-scope"]
@@ -137,7 +146,7 @@ def gateway_workloads(resources: Sequence[object],
 
 
 def _solver_name(namespace: str, name: str) -> str:
-    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:5]
+    digest = _sha256(f"{namespace}/{name}".encode()).hexdigest()[:5]
     return SOLVER_PREFIX + digest
 
 
@@ -513,12 +522,7 @@ def check(resources: Sequence[object],
     pending = [v for v in first if type(v) is _Pending]
     results = _judge_all(pending, items, options, gateway_workloads(items, options))
     gateway_pending = [v for v in first if isinstance(v, _GatewayPending)]
-    judged = iter(gwapi.judge([gwapi.GatewayRequest(
-        p.request.namespace, p.request.name, cm.is_ip_address(p.request.name),
-        p.solver.parent_refs, p.request.parent_override,
-        _solver_name(p.request.namespace, p.request.name)) for p in gateway_pending],
-        items, port=options.port, path=CHALLENGE_PATH + PROBE_TOKEN, solver_port=SOLVER_PORT,
-        ingress=options.ingress))
+    judged = iter(_judge_gateway_api(gateway_pending, items, options))
     verdicts: list[NameVerdict] = []
     n = 0
     for v in first:
@@ -540,3 +544,19 @@ def check(resources: Sequence[object],
             verdicts.append(v)
     order = {id(v): i for i, v in enumerate(verdicts)}
     return sorted(verdicts, key=lambda v: (v.key[:4], order[id(v)]))
+
+
+def _judge_gateway_api(pending: Sequence[_GatewayPending], items: Sequence[Mapping[str, Any]],
+                       options: CheckOptions) -> list[Any]:
+    """The Gateway API solvers' verdicts (``gateway_api_routes.judge``), imported only when
+    a bundle has such solvers."""
+    if not pending:
+        return []
+    from merge_https_redirects.model import gateway_api_routes as gwapi
+
+    return gwapi.judge([gwapi.GatewayRequest(
+        p.request.namespace, p.request.name, cm.is_ip_address(p.request.name),
+        p.solver.parent_refs, p.request.parent_override,
+        _solver_name(p.request.namespace, p.request.name)) for p in pending],
+        items, port=options.port, path=CHALLENGE_PATH + PROBE_TOKEN, solver_port=SOLVER_PORT,
+        ingress=options.ingress)
