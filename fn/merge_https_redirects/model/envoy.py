@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 from merge_https_redirects.model.gateway import _VirtualService
+from merge_https_redirects.model.record import Record
 
 AnswerKind = Literal["redirect", "route", "404"]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Record):
     """What the gateway does with ``GET http://HOST/PATH``."""
 
     kind: AnswerKind
@@ -30,14 +29,30 @@ class Answer:
     destination: str | None
     cause: str
 
+    __slots__ = ("cause", "destination", "kind", "virtual_host")
 
-@dataclass(frozen=True, slots=True)
-class StringMatch:
+    def __init__(
+            self, kind: AnswerKind, virtual_host: str | None, destination: str | None,
+            cause: str) -> None:
+        self.kind = kind
+        self.virtual_host = virtual_host
+        self.destination = destination
+        self.cause = cause
+
+
+class StringMatch(Record):
     """An Istio ``StringMatch``; ``present`` is what istiod makes of an empty match or regex
     ``*`` (``canBeConvertedToPresentMatch``)."""
 
     kind: Literal["exact", "prefix", "regex", "present"]
-    value: str = ""
+    value: str
+
+    __slots__ = ("kind", "value")
+
+    def __init__(
+            self, kind: Literal["exact", "prefix", "regex", "present"], value: str = "") -> None:
+        self.kind = kind
+        self.value = value
 
     def matches(self, value: str | None) -> bool:
         if value is None:
@@ -56,14 +71,20 @@ class StringMatch:
 PSEUDO_HEADERS = (":path", ":authority", ":method", ":scheme")
 
 
-@dataclass(frozen=True, slots=True)
-class HeaderCondition:
+class HeaderCondition(Record):
     """One Envoy ``HeaderMatcher`` istiod builds (``translateHeaderMatch``): ``invert`` for
     ``withoutHeaders``. ``name`` is lower-cased; ``host`` is Envoy's alias of ``:authority``."""
 
     name: str
     match: StringMatch
-    invert: bool = False
+    invert: bool
+
+    __slots__ = ("invert", "match", "name")
+
+    def __init__(self, name: str, match: StringMatch, invert: bool = False) -> None:
+        self.name = name
+        self.match = match
+        self.invert = invert
 
     def matches(self, headers: Mapping[str, str]) -> bool:
         value = headers.get(self.name)
@@ -80,16 +101,28 @@ class HeaderCondition:
         return ("!" if self.invert else "") + self.name
 
 
-@dataclass(frozen=True, slots=True)
-class RouteMatch:
+class RouteMatch(Record):
     """The Envoy ``RouteMatch`` istiod builds from one ``HTTPMatchRequest``."""
 
-    path_kind: Literal["prefix", "exact", "path_separated_prefix", "regex"] = "prefix"
-    path: str = "/"
-    case_sensitive: bool = True
-    headers: tuple[HeaderCondition, ...] = ()
+    path_kind: Literal["prefix", "exact", "path_separated_prefix", "regex"]
+    path: str
+    case_sensitive: bool
+    headers: tuple[HeaderCondition, ...]
     #: query-parameter matchers: a request without a query string never satisfies them
-    query: tuple[str, ...] = ()
+    query: tuple[str, ...]
+
+    __slots__ = ("case_sensitive", "headers", "path", "path_kind", "query")
+
+    def __init__(
+            self,
+            path_kind: Literal["prefix", "exact", "path_separated_prefix", "regex"] = "prefix",
+            path: str = "/", case_sensitive: bool = True,
+            headers: tuple[HeaderCondition, ...] = (), query: tuple[str, ...] = ()) -> None:
+        self.path_kind = path_kind
+        self.path = path
+        self.case_sensitive = case_sensitive
+        self.headers = headers
+        self.query = query
 
     @property
     def catch_all(self) -> bool:
@@ -128,8 +161,7 @@ class RouteMatch:
         return text + (f" [{', '.join(extra)}]" if extra else "")
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(Record):
     """One Envoy route of a virtual host, with where it came from."""
 
     match: RouteMatch
@@ -138,6 +170,16 @@ class Route:
     #: where it came from: the VirtualService's ref, ``spec.http`` index, ``match`` index
     #: (formatted only when a cause is written: a large bundle has a route per name)
     source: tuple[str, int, int | None]
+
+    __slots__ = ("action", "destination", "match", "source")
+
+    def __init__(
+            self, match: RouteMatch, action: Literal["route", "redirect", "direct_response"],
+            destination: str, source: tuple[str, int, int | None]) -> None:
+        self.match = match
+        self.action = action
+        self.destination = destination
+        self.source = source
 
     @property
     def origin(self) -> str:
@@ -151,30 +193,46 @@ class Route:
         return self.match.catch_all
 
 
-@dataclass(frozen=True, slots=True)
-class VirtualHost:
+class VirtualHost(Record):
     """One virtual host of ``http.<port>``; ``redirect_causes`` name the Gateway servers that set
     ``require_tls`` (in the order istiod met them)."""
 
     domain: str
     routes: tuple[Route, ...]
     require_tls: bool
-    redirected_by: tuple[RedirectCause, ...] = ()
-    blackhole: bool = False
+    redirected_by: tuple[RedirectCause, ...]
+    blackhole: bool
+
+    __slots__ = ("blackhole", "domain", "redirected_by", "require_tls", "routes")
+
+    def __init__(
+            self, domain: str, routes: tuple[Route, ...], require_tls: bool,
+            redirected_by: tuple[RedirectCause, ...] = (), blackhole: bool = False) -> None:
+        self.domain = domain
+        self.routes = routes
+        self.require_tls = require_tls
+        self.redirected_by = redirected_by
+        self.blackhole = blackhole
 
     @property
     def redirect_causes(self) -> tuple[str, ...]:
         return tuple(str(c) for c in self.redirected_by)
 
 
-@dataclass(frozen=True, slots=True)
-class RedirectCause:
+class RedirectCause(Record):
     """A server that set ``require_tls`` on a virtual host: for its own host, or because it
     serves a VirtualService (``vs``) for the host (formatted only when a cause is written)."""
 
     server: MergedServer
     host: str
-    vs: _VirtualService | None = None
+    vs: _VirtualService | None
+
+    __slots__ = ("host", "server", "vs")
+
+    def __init__(self, server: MergedServer, host: str, vs: _VirtualService | None = None) -> None:
+        self.server = server
+        self.host = host
+        self.vs = vs
 
     def __str__(self) -> str:
         if self.vs is None:
@@ -199,8 +257,7 @@ def _causes_text(causes: Sequence[RedirectCause]) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class MergedServer:
+class MergedServer(Record):
     """A server that went into ``http.<port>``."""
 
     gateway: str  # "ns/name"
@@ -210,15 +267,26 @@ class MergedServer:
     https_redirect: bool
     #: the port as written in the Gateway (``match.port`` compares with it), before
     #: ``resolvePorts`` translated it to the listener's port
-    written_port: int = 80
+    written_port: int
+
+    __slots__ = ("gateway", "hosts", "https_redirect", "index", "protocol", "written_port")
+
+    def __init__(
+            self, gateway: str, index: int, protocol: str, hosts: tuple[str, ...],
+            https_redirect: bool, written_port: int = 80) -> None:
+        self.gateway = gateway
+        self.index = index
+        self.protocol = protocol
+        self.hosts = hosts
+        self.https_redirect = https_redirect
+        self.written_port = written_port
 
     @property
     def ref(self) -> str:
         return f"Gateway {self.gateway} spec.servers[{self.index}]"
 
 
-@dataclass(frozen=True)
-class RouteConfig:
+class RouteConfig(Record):
     """The route configuration ``http.<port>`` of one gateway workload."""
 
     name: str
@@ -227,7 +295,23 @@ class RouteConfig:
     gateways: tuple[str, ...]  # applied Gateways, in istiod's order
     servers: tuple[MergedServer, ...]
     virtual_hosts: tuple[VirtualHost, ...]
-    notes: tuple[str, ...] = ()  # servers istiod drops, and why
+    notes: tuple[str, ...]  # servers istiod drops, and why
+
+    __slots__ = (
+        "__dict__", "gateways", "name", "notes", "pod_labels", "port", "servers", "virtual_hosts"
+    )
+
+    def __init__(
+            self, name: str, port: int, pod_labels: tuple[tuple[str, str], ...],
+            gateways: tuple[str, ...], servers: tuple[MergedServer, ...],
+            virtual_hosts: tuple[VirtualHost, ...], notes: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.port = port
+        self.pod_labels = pod_labels
+        self.gateways = gateways
+        self.servers = servers
+        self.virtual_hosts = virtual_hosts
+        self.notes = notes
 
     @property
     def has_listener(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from bisect import bisect_left
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from merge_https_redirects.model.host import (
     resolve_gateway_name,
     sanitize_server_hosts,
 )
+from merge_https_redirects.model.record import Record
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.values import as_int as _int
 from merge_https_redirects.model.values import as_list as _list
@@ -75,8 +75,7 @@ def _creation_key(res: Mapping[str, Any], derived: bool) -> tuple[int, int, date
     return (1, 0, stamp)
 
 
-@dataclass(frozen=True, slots=True)
-class _Server:
+class _Server(Record):
     index: int
     number: int | None
     protocol: str
@@ -86,32 +85,78 @@ class _Server:
     tls_mode: str
     bind: str
 
+    __slots__ = (
+        "bind", "has_tls", "hosts", "https_redirect", "index", "number", "protocol", "tls_mode"
+    )
 
-@dataclass(frozen=True, slots=True)
-class _Gateway:
+    def __init__(
+            self, index: int, number: int | None, protocol: str, hosts: tuple[str, ...],
+            has_tls: bool, https_redirect: bool, tls_mode: str, bind: str) -> None:
+        self.index = index
+        self.number = number
+        self.protocol = protocol
+        self.hosts = hosts
+        self.has_tls = has_tls
+        self.https_redirect = https_redirect
+        self.tls_mode = tls_mode
+        self.bind = bind
+
+
+class _Gateway(Record):
     namespace: str
     name: str
     selector: dict[str, str] | None
     servers: tuple[_Server, ...]
     sort_key: tuple[Any, ...]
-    derived: bool = False
-    key: str = field(init=False)  # "ns/name", made once (compared per server and route)
+    derived: bool
+    key: str  # "ns/name", made once (compared per server and route)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")
+    __slots__ = ("derived", "key", "name", "namespace", "selector", "servers", "sort_key")
+
+    def __init__(
+            self, namespace: str, name: str, selector: dict[str, str] | None,
+            servers: tuple[_Server, ...], sort_key: tuple[Any, ...], derived: bool = False) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.selector = selector
+        self.servers = servers
+        self.sort_key = sort_key
+        self.derived = derived
+        self.key = f"{namespace}/{name}"
+
+    def with_sort_key(self, sort_key: tuple[Any, ...]) -> _Gateway:
+        return _Gateway(self.namespace, self.name, self.selector, self.servers, sort_key,
+                        self.derived)
 
 
-@dataclass(frozen=True, slots=True)
-class _VirtualService:
+class _VirtualService(Record):
     namespace: str
     name: str
     hosts: tuple[str, ...]
     gateways: tuple[str, ...]
     http: tuple[Any, ...]
     sort_key: tuple[Any, ...]
-    ingress_semantics: bool = False
+    ingress_semantics: bool
     #: ``exportTo`` as written (empty: exported everywhere, istiod's default ``*``)
-    export_to: tuple[str, ...] = ()
+    export_to: tuple[str, ...]
+
+    __slots__ = (
+        "export_to", "gateways", "hosts", "http", "ingress_semantics", "name", "namespace",
+        "sort_key"
+    )
+
+    def __init__(
+            self, namespace: str, name: str, hosts: tuple[str, ...], gateways: tuple[str, ...],
+            http: tuple[Any, ...], sort_key: tuple[Any, ...], ingress_semantics: bool = False,
+            export_to: tuple[str, ...] = ()) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.hosts = hosts
+        self.gateways = gateways
+        self.http = http
+        self.sort_key = sort_key
+        self.ingress_semantics = ingress_semantics
+        self.export_to = export_to
 
     def visible_to(self, proxy_namespace: str) -> bool:
         """Whether a gateway proxy in ``proxy_namespace`` sees this VirtualService

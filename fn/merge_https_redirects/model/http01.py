@@ -35,10 +35,10 @@ Gateway workload labels, in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
+from merge_https_redirects.model import certmanager_issuers as cmi
 from merge_https_redirects.model.envoy import Answer, RouteConfig
 from merge_https_redirects.model.gateway import is_subset, resource_identity
 from merge_https_redirects.model.ingress import (
@@ -49,6 +49,7 @@ from merge_https_redirects.model.ingress import (
     ingress_is_istio,
     is_ingress,
 )
+from merge_https_redirects.model.record import Record
 from merge_https_redirects.model.routing import RouteBase, RoutingInput
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
@@ -78,20 +79,31 @@ SOLVER_PREFIX = "cm-acme-http-solver-"
 _RANK = {"redirected": 0, "unroutable": 1, "pass": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class CheckOptions:
+class CheckOptions(Record):
     """How the cluster is set up: the mesh's ingress selector and class, the plain HTTP port the
     challenge arrives on, and (optionally) the gateway workload's labels."""
 
-    ingress_selector: Mapping[str, str] = field(
-        default_factory=lambda: {"istio": "ingressgateway"})
-    ingress_class: str = "istio"
-    port: int = 80
+    ingress_selector: Mapping[str, str]
+    ingress_class: str
+    port: int
     #: one label set per gateway workload (``gatewayLabels``)
-    workload_labels: tuple[Labels, ...] | None = None
+    workload_labels: tuple[Labels, ...] | None
     #: issuers that live outside the bundle (the ``issuers`` setting), as resources; one in
     #: the bundle with the same kind, namespace and name wins
-    issuers: tuple[Mapping[str, Any], ...] = ()
+    issuers: tuple[Mapping[str, Any], ...]
+
+    __slots__ = ("ingress_class", "ingress_selector", "issuers", "port", "workload_labels")
+
+    def __init__(
+            self, ingress_selector: Mapping[str, str] | None = None, ingress_class: str = "istio",
+            port: int = 80, workload_labels: tuple[Labels, ...] | None = None,
+            issuers: tuple[Mapping[str, Any], ...] = ()) -> None:
+        self.ingress_selector = ({"istio": "ingressgateway"} if ingress_selector is None
+                                 else ingress_selector)
+        self.ingress_class = ingress_class
+        self.port = port
+        self.workload_labels = workload_labels
+        self.issuers = issuers
 
     @property
     def ingress(self) -> IngressOptions:
@@ -101,8 +113,7 @@ class CheckOptions:
 DEFAULT_OPTIONS = CheckOptions()
 
 
-@dataclass(frozen=True, slots=True)
-class NameVerdict:
+class NameVerdict(Record):
     """The verdict for one (Certificate or Ingress, name)."""
 
     subject: ResourceRef
@@ -111,16 +122,33 @@ class NameVerdict:
     solver: str  # short description or "-"
     verdict: Verdict
     cause: str
-    field_path: str | None = None
-    issuer_missing: bool = False
-    warnings: tuple[str, ...] = ()
+    field_path: str | None
+    issuer_missing: bool
+    warnings: tuple[str, ...]
     #: warnings about the issuer itself (a legacy API), reported on the issuer
-    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...]
     #: the rule reporting the verdict when not the verdict's usual one (Gateway API reasons)
-    rule: str | None = None
+    rule: str | None
     #: what the verdict rests on that the input does not tell (Gateway API: a Namespace not
     #: in the input, a manually deployed Gateway's pods)
-    assumed: tuple[str, ...] = ()
+    assumed: tuple[str, ...]
+
+    __slots__ = (
+        "assumed", "cause", "field_path", "issuer", "issuer_missing", "issuer_warnings", "name",
+        "rule", "solver", "subject", "verdict", "warnings"
+    )
+
+    def __init__(
+            self, subject: ResourceRef, name: str, issuer: str, solver: str, verdict: Verdict,
+            cause: str, field_path: str | None = None, issuer_missing: bool = False,
+            warnings: tuple[str, ...] = (),
+            issuer_warnings: tuple[tuple[ResourceRef, str], ...] = (), rule: str | None = None,
+            assumed: tuple[str, ...] = ()) -> None:
+        self.subject, self.name, self.issuer, self.solver = subject, name, issuer, solver
+        self.verdict, self.cause, self.field_path = verdict, cause, field_path
+        self.issuer_missing, self.warnings, self.issuer_warnings = (
+            issuer_missing, warnings, issuer_warnings)
+        self.rule, self.assumed = rule, assumed
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -172,14 +200,14 @@ def default_ingress_class(resources: Sequence[Mapping[str, Any]]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def solver_ingress(request: cm.NameRequest, solver: cm.Solver,
+def solver_ingress(request: cm.NameRequest, solver: cmi.Solver,
                    resources: Sequence[object], default_class: str | None = None
                    ) -> tuple[list[object], dict[str, Any]] | None:
     """The bundle with the solver Ingress cert-manager would create (or the named Ingress with
     the challenge path added, ``addChallengePathToIngress``), and that Ingress. ``None`` when the
     solver names an Ingress that is not in the bundle."""
     service = _solver_name(request.namespace, request.name)
-    host = "" if cm.is_ip_address(request.name) else request.name
+    host = "" if cmi.is_ip_address(request.name) else request.name
     if solver.ingress_name:
         for i, res in enumerate(resources):
             if not isinstance(res, Mapping) or not is_ingress(res):
@@ -240,22 +268,31 @@ def _classify(answer: Answer, expected: str) -> tuple[Verdict, str]:
     return "unroutable", answer.cause
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(Record):
     """A name whose solver goes through an Ingress: judged in one batch with all others."""
 
     request: cm.NameRequest
-    solver: cm.Solver
+    solver: cmi.Solver
     issuer: str
     described: str
     warnings: tuple[str, ...]
-    issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
+    issuer_warnings: tuple[tuple[ResourceRef, str], ...]
+
+    __slots__ = ("described", "issuer", "issuer_warnings", "request", "solver", "warnings")
+
+    def __init__(
+            self, request: cm.NameRequest, solver: cmi.Solver, issuer: str, described: str,
+            warnings: tuple[str, ...],
+            issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()) -> None:
+        self.request, self.solver, self.issuer = request, solver, issuer
+        self.described, self.warnings, self.issuer_warnings = described, warnings, issuer_warnings
 
 
-@dataclass(frozen=True, slots=True)
 class _GatewayPending(_Pending):
     """A name whose solver is ``gatewayHTTPRoute``: judged by :mod:`.gateway_api_routes`, not
     in the Ingress batches (tell the two apart by exact type)."""
+
+    __slots__ = ()
 
 
 #: The names are judged in this many batches (by host): the solver Ingresses of a large bundle
@@ -269,7 +306,7 @@ _MIN_BATCH = 256
 
 def _host_key(name: str) -> str:
     """The virtual host a name's solver Ingress lands in (IP addresses: ``*``, all alike)."""
-    return "" if cm.is_ip_address(name) else name.lower()
+    return "" if cmi.is_ip_address(name) else name.lower()
 
 
 def _batches(probes: Sequence[tuple[int, _Pending]]) -> list[list[tuple[int, _Pending]]]:
@@ -431,7 +468,7 @@ def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mappi
     raise AssertionError("edited Ingress missing")  # pragma: no cover - edited just before
 
 
-def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
+def _verdict_for(request: cm.NameRequest, issuers: Sequence[cmi.Issuer]
                  ) -> NameVerdict | _Pending | _GatewayPending:
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
 
@@ -460,7 +497,7 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
     solvers = issuer.solvers
     if not solvers and request.legacy_solvers is not None:
         solvers = request.legacy_solvers
-    solver = cm.select_solver(solvers, request.name, dict(request.order_labels))
+    solver = cmi.select_solver(solvers, request.name, dict(request.order_labels))
     if solver is None:
         if request.is_wildcard:
             return make("impossible",
@@ -491,12 +528,12 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cm.Issuer]
 
 
 def issuers_with(items: Sequence[Mapping[str, Any]], options: CheckOptions
-                 ) -> tuple[list[cm.Issuer], list[cm.Issuer]]:
+                 ) -> tuple[list[cmi.Issuer], list[cmi.Issuer]]:
     """The bundle's issuers and those of the ``issuers`` setting that no issuer of the bundle
     overrides; and the overridden ones (the bundle's copy wins)."""
-    own = cm.issuers_of(items)
+    own = cmi.issuers_of(items)
     keys = {(i.kind, i.namespace, i.name) for i in own}
-    configured = cm.issuers_of(options.issuers)
+    configured = cmi.issuers_of(options.issuers)
     extra = [i for i in configured if (i.kind, i.namespace, i.name) not in keys]
     overridden = [i for i in configured if (i.kind, i.namespace, i.name) in keys]
     return own + extra, overridden
@@ -555,7 +592,7 @@ def _judge_gateway_api(pending: Sequence[_GatewayPending], items: Sequence[Mappi
     from merge_https_redirects.model import gateway_api_routes as gwapi
 
     return gwapi.judge([gwapi.GatewayRequest(
-        p.request.namespace, p.request.name, cm.is_ip_address(p.request.name),
+        p.request.namespace, p.request.name, cmi.is_ip_address(p.request.name),
         p.solver.parent_refs, p.request.parent_override,
         _solver_name(p.request.namespace, p.request.name)) for p in pending],
         items, port=options.port, path=CHALLENGE_PATH + PROBE_TOKEN, solver_port=SOLVER_PORT,

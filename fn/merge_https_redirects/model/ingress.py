@@ -9,7 +9,6 @@ Ingress semantics (``TranslateRouteMatch``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from merge_https_redirects.model.gateway import (
     resource_identity,
 )
 from merge_https_redirects.model.host import DOMAIN_SUFFIX
+from merge_https_redirects.model.record import Record
 from merge_https_redirects.model.values import as_dict as _dict
 from merge_https_redirects.model.values import as_int as _int
 from merge_https_redirects.model.values import as_list as _list
@@ -44,13 +44,19 @@ ISTIO_INGRESS_CONTROLLER = "istio.io/ingress-controller"
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 
 
-@dataclass(frozen=True, slots=True)
-class IngressOptions:
+class IngressOptions(Record):
     """Mesh settings that decide how Ingresses become Gateways (``meshConfig.ingressSelector``,
     ``meshConfig.ingressClass``)."""
 
-    selector: Mapping[str, str] = field(default_factory=lambda: {"istio": "ingressgateway"})
-    ingress_class: str = "istio"
+    selector: Mapping[str, str]
+    ingress_class: str
+
+    __slots__ = ("ingress_class", "selector")
+
+    def __init__(
+            self, selector: Mapping[str, str] | None = None, ingress_class: str = "istio") -> None:
+        self.selector = {"istio": "ingressgateway"} if selector is None else selector
+        self.ingress_class = ingress_class
 
 
 DEFAULT_INGRESS = IngressOptions()

@@ -67,7 +67,6 @@ This module builds the route configuration (``pilot/pkg/networking/core/gateway.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from merge_https_redirects.model.envoy import (
@@ -101,12 +100,16 @@ from merge_https_redirects.model.ingress import (
 from merge_https_redirects.model.route import build_routes
 
 
-@dataclass(slots=True)
 class _VHostBuilder:
-    domain: str
-    routes: list[Route] = field(default_factory=list)
-    require_tls: bool = False
-    causes: list[RedirectCause] = field(default_factory=list)
+    """A virtual host being built: its routes, and the servers that make it ``require_tls``."""
+
+    __slots__ = ("causes", "domain", "require_tls", "routes")
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+        self.routes: list[Route] = []
+        self.require_tls = False
+        self.causes: list[RedirectCause] = []
 
     def redirect(self, cause: RedirectCause) -> None:
         self.require_tls = True
@@ -428,16 +431,18 @@ def _build_anew(source: RoutingInput, pod_labels: Mapping[str, str], port: int,
     return config, shape
 
 
-@dataclass(slots=True)
 class _Shape:
-    """What a route configuration was built of, as :meth:`RouteBase.with_ingresses` needs."""
+    """What a route configuration was built of, as :meth:`RouteBase.with_ingresses` needs:
+    the applied Gateways, the merged servers per applied Gateway, the Gateways of the merged
+    servers, the Gateways some VirtualService is bound to, the virtual hosts with routes from
+    Ingress-derived servers and the hosts of the Ingress-derived VirtualServices (as written)."""
 
-    applied: list[_Gateway]
-    counts: list[int]  # merged servers per applied Gateway
-    merged_keys: set[str]  # the Gateways of the merged servers
-    bound: set[str]  # Gateways some VirtualService is bound to
-    derived_hosts: set[str]  # virtual hosts with routes from Ingress-derived servers
-    ingress_hosts: set[str]  # the hosts of the Ingress-derived VirtualServices (as written)
+    __slots__ = ("applied", "bound", "counts", "derived_hosts", "ingress_hosts", "merged_keys")
+
+    def __init__(self, applied: list[_Gateway], counts: list[int], merged_keys: set[str],
+                 bound: set[str], derived_hosts: set[str], ingress_hosts: set[str]) -> None:
+        self.applied, self.counts, self.merged_keys = applied, counts, merged_keys
+        self.bound, self.derived_hosts, self.ingress_hosts = bound, derived_hosts, ingress_hosts
 
 
 class RouteBase:

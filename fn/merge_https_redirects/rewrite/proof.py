@@ -298,8 +298,6 @@ class Proof:
                           added: Sequence[Mapping[str, Any]]) -> list[_Gateway]:
         """The Gateways of ``after`` read as :func:`_created` stamps them (``added`` last),
         from the readings of ``after`` as it is: only their sort keys differ."""
-        from dataclasses import replace
-
         from merge_https_redirects.model.gateway import _creation_key, _is_istio
 
         new = {id(g) for g in added}
@@ -315,7 +313,7 @@ class Proof:
                 if gw is None:
                     continue
                 if _created(res, stamp) is not res:
-                    gw = replace(gw, sort_key=(*keys[stamp], gw.name, gw.namespace))
+                    gw = gw.with_sort_key((*keys[stamp], gw.name, gw.namespace))
                 out.append(gw)
         return out
 

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
-from merge_https_redirects.model.certmanager import (
+from merge_https_redirects.model.certmanager import find_issuer, names_needing_certificates
+from merge_https_redirects.model.certmanager_issuers import (
     Selector,
     Solver,
-    find_issuer,
     issuers_of,
     legacy_api_warning,
-    names_needing_certificates,
     read_solver,
     select_solver,
     selector_matches,
