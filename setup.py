@@ -16,7 +16,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SOURCE = "fn/merge_https_redirects/yamlio/_cscan.c"
-STATIC = ["-Wl,-Bstatic", "-lyaml", "-Wl,-Bdynamic"]
+#: Statically linked, libyaml allocates through _cscan.c's free lists (see "libyaml's allocations").
+WRAP = ["-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup"]
+STATIC = ["-Wl,-Bstatic", "-lyaml", "-Wl,-Bdynamic", *WRAP]
 
 
 class OptionalBuildExt(build_ext):

@@ -20,6 +20,102 @@
 #include <string.h>
 #include <yaml.h>
 
+/* -- libyaml's allocations -------------------------------------------------------------------
+ * libyaml allocates a block per token and per event text, some 800,000 of them for a 10k-item
+ * bundle, each freed soon after: glibc's malloc and free were 6 % of a run's instructions.
+ * Where libyaml is linked statically, setup.py links it with --wrap for malloc, calloc,
+ * realloc, free and strdup (libyaml duplicates tag directives with strdup), so its blocks come
+ * from here: small ones from free lists by size class (16 bytes apart, up to 496 bytes), kept
+ * for reuse; larger ones from malloc. Every call into libyaml holds the GIL: no locking. A block
+ * carries a 16-byte header with its class (0: from malloc), so any block is freed right. */
+#define SMALL_CLASSES 32 /* class c: 16 * c usable bytes, c = 1 .. 31 */
+#define SLAB (64 * 1024)
+#define HEADER 16
+
+/* hidden: what --wrap links here is this module's own, never exported to other libraries */
+#define WRAPPED __attribute__((visibility("hidden")))
+void *__real_malloc(size_t size);
+void *__real_realloc(void *ptr, size_t size);
+void __real_free(void *ptr);
+WRAPPED void *__wrap_malloc(size_t size);
+WRAPPED void *__wrap_calloc(size_t count, size_t size);
+WRAPPED void *__wrap_realloc(void *ptr, size_t size);
+WRAPPED void __wrap_free(void *ptr);
+WRAPPED char *__wrap_strdup(const char *text);
+
+static void *free_blocks[SMALL_CLASSES];
+static char *slab_next, *slab_end;
+
+void *__wrap_malloc(size_t size) {
+    size_t c = (size + 15) >> 4;
+    if (c == 0) c = 1;
+    char *block;
+    if (c < SMALL_CLASSES) {
+        block = free_blocks[c];
+        if (block) {
+            free_blocks[c] = *(void **)(block + HEADER);
+        } else {
+            size_t need = HEADER + (c << 4);
+            if (!slab_next || (size_t)(slab_end - slab_next) < need) {
+                slab_next = __real_malloc(SLAB); /* the rest of the old slab stays unused */
+                if (!slab_next) return NULL;
+                slab_end = slab_next + SLAB;
+            }
+            block = slab_next;
+            slab_next += need;
+        }
+    } else {
+        block = __real_malloc(HEADER + size);
+        if (!block) return NULL;
+        c = 0;
+    }
+    *(size_t *)block = c;
+    return block + HEADER;
+}
+
+void __wrap_free(void *ptr) {
+    if (!ptr) return;
+    char *block = (char *)ptr - HEADER;
+    size_t c = *(size_t *)block;
+    if (c == 0) {
+        __real_free(block);
+        return;
+    }
+    *(void **)ptr = free_blocks[c];
+    free_blocks[c] = block;
+}
+
+void *__wrap_calloc(size_t count, size_t size) {
+    if (size && count > (size_t)-1 / size) return NULL;
+    void *ptr = __wrap_malloc(count * size);
+    if (ptr) memset(ptr, 0, count * size);
+    return ptr;
+}
+
+void *__wrap_realloc(void *ptr, size_t size) {
+    if (!ptr) return __wrap_malloc(size);
+    char *block = (char *)ptr - HEADER;
+    size_t c = *(size_t *)block;
+    if (c == 0) {
+        if (size < (SMALL_CLASSES << 4)) size = SMALL_CLASSES << 4; /* stays a malloc block */
+        block = __real_realloc(block, HEADER + size);
+        return block ? block + HEADER : NULL;
+    }
+    if (size <= (c << 4)) return ptr;
+    void *grown = __wrap_malloc(size);
+    if (!grown) return NULL;
+    memcpy(grown, ptr, c << 4);
+    __wrap_free(ptr);
+    return grown;
+}
+
+char *__wrap_strdup(const char *text) {
+    size_t size = strlen(text) + 1;
+    char *copy = __wrap_malloc(size);
+    if (copy) memcpy(copy, text, size);
+    return copy;
+}
+
 /* The result of a step: go on, hand the input to the pure-Python scanner, or a Python error. */
 #define OK 0
 #define FALLBACK 1
