@@ -31,8 +31,10 @@ class OptionalBuildExt(build_ext):
             self._skip(exc)
 
     def build_extension(self, ext: Extension) -> None:
-        for link_args, libraries in ((STATIC, []), ([], ["yaml"])):
-            ext.extra_link_args, ext.libraries = link_args, libraries
+        # the allocator of _cscan.c is compiled only where --wrap links libyaml to it
+        for link_args, libraries, macros in ((STATIC, [], [("MHR_WRAP_MALLOC", "1")]),
+                                             ([], ["yaml"], [])):
+            ext.extra_link_args, ext.libraries, ext.define_macros = link_args, libraries, macros
             try:
                 super().build_extension(ext)
                 return

@@ -28,6 +28,7 @@
  * from here: small ones from free lists by size class (16 bytes apart, up to 496 bytes), kept
  * for reuse; larger ones from malloc. Every call into libyaml holds the GIL: no locking. A block
  * carries a 16-byte header with its class (0: from malloc), so any block is freed right. */
+#ifdef MHR_WRAP_MALLOC
 #define SMALL_CLASSES 32 /* class c: 16 * c usable bytes, c = 1 .. 31 */
 #define SLAB (64 * 1024)
 #define HEADER 16
@@ -115,6 +116,7 @@ char *__wrap_strdup(const char *text) {
     if (copy) memcpy(copy, text, size);
     return copy;
 }
+#endif /* MHR_WRAP_MALLOC */
 
 /* The result of a step: go on, hand the input to the pure-Python scanner, or a Python error. */
 #define OK 0
