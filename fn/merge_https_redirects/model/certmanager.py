@@ -197,7 +197,7 @@ def names_needing_certificates(resources: Sequence[object]) -> list[NameRequest]
 
 
 def _certificate_names(res: Mapping[str, Any]) -> list[NameRequest]:
-    api, kind, ns, _ = resource_identity(res)
+    api, kind, ns, cert_name = resource_identity(res)
     spec = _dict(res.get("spec"))
     if spec is None:
         return []
@@ -221,18 +221,22 @@ def _certificate_names(res: Mapping[str, Any]) -> list[NameRequest]:
         if isinstance(ip, str) and ip and ip not in [n for n, _ in names]:
             names.append((ip, f"spec.ipAddresses[{i}]"))
     legacy = _legacy_acme_config(spec) if _group_version(api)[0] == LEGACY_GROUP else None
+    # the same for every name of the Certificate
+    subject = ResourceRef(api, kind, cert_name, ns)  # _ref(res)
+    labels = tuple(sorted(_str_map(meta.get("labels")).items()))
+    parent = (annotations.get(ANN_PARENT_NAME), annotations.get(ANN_PARENT_KIND),
+              annotations.get(ANN_PARENT_NAMESPACE))
     return [
         NameRequest(
-            subject=_ref(res), name=name, namespace=ns, field_path=path,
+            subject=subject, name=name, namespace=ns, field_path=path,
             issuer_kind=issuer_kind, issuer_name=issuer_name, issuer_group=issuer_group,
-            order_labels=tuple(sorted(_str_map(meta.get("labels")).items())),
+            order_labels=labels,
             override_name=annotations.get(ANN_OVERRIDE_NAME),
             override_class=annotations.get(ANN_OVERRIDE_CLASS),
             override_class_name=annotations.get(ANN_OVERRIDE_CLASS_NAME),
             legacy_solvers=legacy,
             warnings=(warning,) if warning else (),
-            parent_override=(annotations.get(ANN_PARENT_NAME), annotations.get(ANN_PARENT_KIND),
-                             annotations.get(ANN_PARENT_NAMESPACE)),
+            parent_override=parent,
         )
         for name, path in names
     ]

@@ -164,15 +164,19 @@ class RoutingInput:
         for res in resources:
             if not isinstance(res, Mapping):
                 continue
-            if _is_istio(res, "Gateway"):
-                gw = read_gateway(res)
-                if gw is not None:
-                    gateways.append(gw)
-            elif _is_istio(res, "VirtualService"):
-                vs = read_virtual_service(res)
-                if vs is not None:
-                    services.append(vs)
-            elif res.get("kind") in _INGRESS_SOURCE_KINDS:
+            kind = res.get("kind")  # asked once: most resources are of other kinds
+            if kind in ("Gateway", "VirtualService"):  # (a tuple: kind may be unhashable)
+                if not _is_istio(res, kind):
+                    continue
+                if kind == "Gateway":
+                    gw = read_gateway(res)
+                    if gw is not None:
+                        gateways.append(gw)
+                else:
+                    vs = read_virtual_service(res)
+                    if vs is not None:
+                        services.append(vs)
+            elif kind in _INGRESS_SOURCE_KINDS:
                 self.ingress_sources.append(res)
         self.gateways = sorted(gateways, key=lambda g: g.sort_key)
         self.services = sorted(services, key=lambda v: v.sort_key)
