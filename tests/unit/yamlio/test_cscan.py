@@ -324,3 +324,24 @@ def test_large_mappings_are_checked_for_duplicates_in_linear_time(duplicate: str
         assert bundle is None
         item = python(text).items[0]
         assert "duplicate key" in str(item.head_error)
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 479, 480, 495, 496, 497, 512, 4096, 70000])
+def test_scalars_of_every_allocation_size_scan_the_same(size: int) -> None:
+    """libyaml grows a scalar's buffer by realloc through the compiled scanner's allocator:
+    small blocks by class, then malloc's (setup.py's --wrap). Texts around each boundary, in
+    every style, read as the pure-Python scanner reads them, scan after scan (reused blocks)."""
+    word = ("abcdefghij" * (size // 10 + 1))[:size]
+    data = {"plain": word or "x", "single": f"'{word}'", "double": f'"{word}\\t"',
+            "literal": "|\n        " + (word or "x"),
+            "key": word[:1000] or "k"}  # an implicit key holds at most 1024 characters
+    text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+            "- apiVersion: networking.istio.io/v1\n  kind: Gateway\n  metadata:\n"
+            f"    name: g\n    annotations:\n      {data['key']}: {data['plain']}\n"
+            f"      single: {data['single']}\n      double: {data['double']}\n"
+            f"      literal: {data['literal']}\n  spec: {{}}\n")
+    expected = summary(python(text))
+    for _ in range(3):
+        bundle = compiled(text)
+        assert bundle is not None
+        assert summary(bundle) == expected
