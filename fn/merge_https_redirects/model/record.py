@@ -5,7 +5,7 @@ compiles them at import (0.8 ms a class, with ``inspect`` and ``ast`` imported f
 instance sets its fields through ``object.__setattr__`` (0.9 us for four fields; a plain
 ``__init__``: 0.26 us). A 10k-item bundle makes some 45,000 records in a process that lives
 under a second. So each record class writes its ``__init__``; :class:`Record` gives equality,
-hashing and a repr over its ``__slots__`` (a frozen dataclass's), and nothing assigns a field
+hashing and a repr over its annotated fields (a frozen dataclass's), and nothing assigns a field
 after ``__init__`` (the records are shared between readings, as frozen values are).
 """
 
@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 
 class Record:
-    """Equality (same class, equal fields), hash and repr over the ``__slots__`` of the class
-    and its bases, in order (``__dict__``, for a ``cached_property``, is no field)."""
+    """Equality (same class, equal fields), hash and repr over the fields annotated in the class
+    and its bases, in the order written; each field must have a slot (``__dict__`` in the slots,
+    for a ``cached_property``, is no field)."""
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
