@@ -14,7 +14,8 @@ Upstream behaviour followed (repository ``cert-manager/cert-manager``):
 * Issuer lookup: ``issuerRef.kind`` defaults to ``Issuer`` (same namespace as the Certificate);
   ``ClusterIssuer`` is cluster-scoped; an ``issuerRef.group`` other than cert-manager's names an
   external issuer.
-* Solver choice: ``pkg/controller/acmeorders/selectors`` (``Labels``, ``DNSNames``, ``DNSZones``)
+* Solver choice (issuers and solvers are read in :mod:`.certmanager_issuers`):
+  ``pkg/controller/acmeorders/selectors`` (``Labels``, ``DNSNames``, ``DNSZones``)
   and package ``solverpicker`` (``Pick``): a solver is eligible when the ACME server offers its
   challenge type (no HTTP-01 for a wildcard name) and every part of its selector matches
   (``matchLabels`` against the order's labels, ``dnsNames`` exact, ``dnsZones`` by whole

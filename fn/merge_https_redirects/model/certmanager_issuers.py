@@ -6,7 +6,7 @@ and their ``selector``), ``pkg/controller/acmeorders/selectors`` (``Labels``, ``
 offers its challenge type (no HTTP-01 for a wildcard name) and every part of its selector
 matches; a ``dnsNames`` match wins, then the longest ``dnsZones`` match (in labels), then the
 most ``matchLabels``; a solver without selector is taken only when nothing was chosen yet; ties
-keep the earlier one. :mod:`.certmanager` reads the names and re-exports these.
+keep the earlier one. :mod:`.certmanager` reads the names that need certificates.
 """
 
 from __future__ import annotations
