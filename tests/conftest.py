@@ -11,6 +11,41 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 IN_CI = os.environ.get("CI") == "true"
+PACKAGE = REPO_ROOT / "fn" / "merge_https_redirects"
+
+
+def stale_compiled_modules() -> list[str]:
+    """The compiled modules (built beside their sources by an editable install, and preferred
+    to them by Python) older than their source: the tests would run old code."""
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from merge_https_redirects import compiled
+
+    stale = []
+    for path in compiled.MODULES:
+        source = PACKAGE / path
+        for suffix in EXTENSION_SUFFIXES:
+            built = source.with_name(source.stem + suffix)
+            if built.exists() and built.stat().st_mtime < source.stat().st_mtime:
+                stale.append(path)
+    listed = {str(PACKAGE / path.removesuffix(".py")) for path in compiled.MODULES}
+    for built in PACKAGE.rglob("*.so"):  # a module no longer compiled (or a leftover)
+        stem = str(built.parent / built.name.split(".", 1)[0])
+        if stem not in listed and not built.name.startswith("_cscan."):
+            stale.append(str(built.relative_to(PACKAGE)))
+    return stale
+
+
+@pytest.fixture
+def stale_modules() -> list[str]:
+    return stale_compiled_modules()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("MHR_PURE_PYTHON", "") in ("", "0") and (stale := stale_compiled_modules()):
+        pytest.exit(f"compiled modules older than their sources ({', '.join(stale)}): run "
+                    "`.venv/bin/pip install -e . --no-deps` (or set MHR_PURE_PYTHON=1)",
+                    returncode=4)
 
 
 def _require(path: Path | None, what: str) -> Path:

@@ -23,13 +23,16 @@ from merge_https_redirects import __version__
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
+    from typing import Any, NoReturn
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 SUBCOMMANDS = ("explain", "chart", "install-kustomize-plugin", "install-helm-plugin", "check")
 #: Where to write the findings when the host passes no arguments (Helm 4 plugins, Argo CD).
 REPORT_ENV = "MHR_REPORT"
 DOCS_URL = "https://github.com/merge-https-redirects/merge-https-redirects"
+#: The settings that choose the code that runs (see :mod:`.compiled`): a bad value is the
+#: user's to fix, reported in one line.
+SCANNER_ENV, PURE_PYTHON_ENV = "MHR_SCANNER", "MHR_PURE_PYTHON"
 
 
 def _help_epilog() -> str:
@@ -102,7 +105,60 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write the findings to FILE as a kpt FunctionResultList "
                         f"(or set {REPORT_ENV}=FILE: for hosts that pass no arguments)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    class BuildInfo(argparse.Action):
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: object, option_string: str | None = None) -> None:
+            print(f"{parser.prog} {__version__}: {what_runs()}")
+            parser.exit()
+
+    parser.add_argument("--build-info", action=BuildInfo, nargs=0,
+                        help="show which code runs (compiled or the Python sources), then exit")
     return parser
+
+
+def what_runs() -> str:
+    """Which code runs: how many of :data:`.compiled.MODULES` are compiled, and which scanner."""
+    from merge_https_redirects import compiled
+    from merge_https_redirects.yamlio import fast
+
+    names = compiled.module_names()
+    count = sum(compiled.is_compiled(name) for name in names)
+    scanner = "the libyaml scanner" if fast.SCANNER == "c" else "the pure-Python scanner"
+    if count == 0:
+        return f"Python sources, {scanner}"
+    return f"{count} of {len(names)} modules compiled by mypyc, {scanner}"
+
+
+_stdin_read: list[bytes | None] = [None]  # for a run again from the sources
+
+
+def _rerun_from_sources(args: list[str], error: Exception) -> int | None:
+    """The run again, from the Python sources, after a TypeError in compiled code, if nothing
+    was written yet. mypyc checks every typed value a compiled module is given, where the
+    sources (which define the output) take a value of an unforeseen type in their stride; a
+    malformed input must not become an internal error for that. ``None``: not possible."""
+    import subprocess
+
+    from merge_https_redirects import compiled
+
+    if _started[0] or "--in-place" in args or os.environ.get(PURE_PYTHON_ENV, "") not in (
+            "", "0") or not compiled.is_compiled("merge_https_redirects.hosts.pipeline"):
+        return None
+    sys.stderr.write(f"merge-https-redirects: note: compiled code refused a value "
+                     f"({error}); running again from the Python sources (please report this "
+                     "with the input that caused it)\n")
+    env = {key: value for key, value in os.environ.items() if key != SCANNER_ENV}
+    stdin = _stdin_read[0]
+    done = subprocess.run([sys.executable, "-m", "merge_https_redirects", *args],
+                          env={**env, PURE_PYTHON_ENV: "1"}, input=stdin,
+                          stdin=subprocess.DEVNULL if stdin is None else None,
+                          capture_output=True, check=False)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(done.stdout)
+    sys.stdout.flush()
+    sys.stderr.buffer.write(done.stderr)
+    return done.returncode
 
 
 _started = [False]  # whether any output reached stdout (the last-resort answer needs to know)
@@ -263,6 +319,7 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
     if not args.paths or "-" in args.paths:
         # Read one byte past the limit, never more: a huge input costs no more than that.
         stdin_bytes = sys.stdin.buffer.read(yamlio.MAX_INPUT_BYTES + 1)
+        _stdin_read[0] = stdin_bytes
     config_given = args.config is not None or bool(args.set)
     config = Config()
     if config_given:
@@ -342,9 +399,33 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: never lets a traceback reach the user."""
+    """Console entry point: never lets a traceback reach the user. Without ``argv`` (the
+    console script, ``python -m``) the process ends here, once the output is flushed."""
+    code = _guarded(argv)
+    if argv is None:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Ends the process without the interpreter's teardown, which would free the millions of
+    objects of a large bundle one by one (2 % of a run; mypy's ``fast_exit`` does the same).
+    Every file the run wrote is closed by now; standard output and error are flushed here."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # the reader went away
+        code = code or EXIT_ERRORS
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _guarded(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     _started[0] = False
+    _stdin_read[0] = None
     # One run, then exit: the cyclic garbage collector would only rescan the millions of
     # objects a large bundle builds (none of them in reference cycles) -- superlinear time.
     gc.disable()
@@ -363,8 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         return _last_resort(args, "error MHR101: input too large for the available memory")
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        if isinstance(exc, ImportError) and exc.name == "MHR_SCANNER":  # a setting, not a bug
+        # a setting, not a bug
+        if isinstance(exc, ImportError) and exc.name in (SCANNER_ENV, PURE_PYTHON_ENV):
             return _last_resort(args, f"merge-https-redirects: {exc}")
+        if isinstance(exc, TypeError) and (code := _rerun_from_sources(args, exc)) is not None:
+            return code
         return _last_resort(args, (
             f"merge-https-redirects: internal error: {type(exc).__name__}: {exc} "
             "(please report this with the input that caused it)"))

@@ -244,8 +244,8 @@ def run_resource_list(text: yamlio.Text) -> Run:
     else:
         try:
             config = parse_config(bundle.function_config)
-        except ConfigProblems as exc:
-            problems.extend(exc.results)
+        except ConfigProblems as bad_config:  # (not ``exc`` again: mypyc types it once)
+            problems.extend(bad_config.results)
     for item in bundle.items:
         if not item.is_mapping:
             problems.append(Result(rule("MHR101"),

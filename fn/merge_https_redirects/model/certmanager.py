@@ -49,6 +49,7 @@ from merge_https_redirects.model.values import as_list as _list
 from merge_https_redirects.model.values import as_str as _str
 from merge_https_redirects.model.values import as_str_items as _str_items
 from merge_https_redirects.model.values import as_str_map as _str_map
+from merge_https_redirects.model.values import is_mapping
 from merge_https_redirects.results import ResourceRef
 
 ANN_CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
@@ -102,6 +103,11 @@ class NameRequest(Record):
         "field_path", "issuer_group", "issuer_kind", "issuer_name", "legacy_solvers", "name",
         "namespace", "order_labels", "override_class", "override_class_name", "override_name",
         "parent_override", "subject", "warnings"
+    )
+    _fields = (
+        "subject", "name", "namespace", "field_path", "issuer_kind", "issuer_name", "issuer_group",
+        "order_labels", "override_name", "override_class", "override_class_name", "legacy_solvers",
+        "warnings", "parent_override",
     )
 
     def __init__(
@@ -185,7 +191,7 @@ def names_needing_certificates(resources: Sequence[object]) -> list[NameRequest]
     """Every (Certificate or ingress-shim Ingress, name) pair, in bundle order."""
     out: list[NameRequest] = []
     for res in resources:
-        if not isinstance(res, Mapping):
+        if not is_mapping(res):
             continue
         if _is_cm(res, "Certificate"):
             out.extend(_certificate_names(res))

@@ -21,6 +21,7 @@ from merge_https_redirects.model.values import as_list as _list
 from merge_https_redirects.model.values import as_str as _str
 from merge_https_redirects.model.values import as_str_items as _str_items
 from merge_https_redirects.model.values import as_str_map as _str_map
+from merge_https_redirects.model.values import is_mapping
 
 CM_GROUP = "cert-manager.io"
 
@@ -65,6 +66,7 @@ class Selector(Record):
     dns_zones: tuple[str, ...]
 
     __slots__ = ("dns_names", "dns_zones", "match_labels")
+    _fields = ("match_labels", "dns_names", "dns_zones")
 
     def __init__(
             self, match_labels: tuple[tuple[str, str], ...] = (), dns_names: tuple[str, ...] = (),
@@ -91,6 +93,10 @@ class Solver(Record):
     __slots__ = (
         "detail", "field_path", "index", "ingress_class", "ingress_class_name", "ingress_name",
         "kind", "parent_refs", "selector"
+    )
+    _fields = (
+        "index", "kind", "selector", "ingress_class", "ingress_class_name", "ingress_name",
+        "detail", "field_path", "parent_refs",
     )
 
     def __init__(
@@ -171,6 +177,9 @@ class Issuer(Record):
     __slots__ = (
         "api_version", "issuer_type", "kind", "legacy_warning", "name", "namespace", "solvers"
     )
+    _fields = (
+        "kind", "name", "namespace", "api_version", "issuer_type", "solvers", "legacy_warning",
+    )
 
     def __init__(
             self, kind: str, name: str, namespace: str, api_version: str, issuer_type: str,
@@ -250,7 +259,7 @@ def read_issuer(res: Mapping[str, Any]) -> Issuer | None:
 def issuers_of(resources: Sequence[object]) -> list[Issuer]:
     out: list[Issuer] = []
     for res in resources:
-        if isinstance(res, Mapping) and res.get("kind") in ISSUER_KINDS and any(
+        if is_mapping(res) and res.get("kind") in ISSUER_KINDS and any(
                 _is_cm(res, k) for k in ISSUER_KINDS):
             issuer = read_issuer(res)
             if issuer is not None:

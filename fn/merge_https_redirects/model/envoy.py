@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import Literal
 
 from merge_https_redirects.model.gateway import _VirtualService
@@ -30,6 +29,7 @@ class Answer(Record):
     cause: str
 
     __slots__ = ("cause", "destination", "kind", "virtual_host")
+    _fields = ("kind", "virtual_host", "destination", "cause")
 
     def __init__(
             self, kind: AnswerKind, virtual_host: str | None, destination: str | None,
@@ -48,6 +48,7 @@ class StringMatch(Record):
     value: str
 
     __slots__ = ("kind", "value")
+    _fields = ("kind", "value")
 
     def __init__(
             self, kind: Literal["exact", "prefix", "regex", "present"], value: str = "") -> None:
@@ -80,6 +81,7 @@ class HeaderCondition(Record):
     invert: bool
 
     __slots__ = ("invert", "match", "name")
+    _fields = ("name", "match", "invert")
 
     def __init__(self, name: str, match: StringMatch, invert: bool = False) -> None:
         self.name = name
@@ -112,6 +114,7 @@ class RouteMatch(Record):
     query: tuple[str, ...]
 
     __slots__ = ("case_sensitive", "headers", "path", "path_kind", "query")
+    _fields = ("path_kind", "path", "case_sensitive", "headers", "query")
 
     def __init__(
             self,
@@ -172,6 +175,7 @@ class Route(Record):
     source: tuple[str, int, int | None]
 
     __slots__ = ("action", "destination", "match", "source")
+    _fields = ("match", "action", "destination", "source")
 
     def __init__(
             self, match: RouteMatch, action: Literal["route", "redirect", "direct_response"],
@@ -204,6 +208,7 @@ class VirtualHost(Record):
     blackhole: bool
 
     __slots__ = ("blackhole", "domain", "redirected_by", "require_tls", "routes")
+    _fields = ("domain", "routes", "require_tls", "redirected_by", "blackhole")
 
     def __init__(
             self, domain: str, routes: tuple[Route, ...], require_tls: bool,
@@ -228,6 +233,7 @@ class RedirectCause(Record):
     vs: _VirtualService | None
 
     __slots__ = ("host", "server", "vs")
+    _fields = ("server", "host", "vs")
 
     def __init__(self, server: MergedServer, host: str, vs: _VirtualService | None = None) -> None:
         self.server = server
@@ -270,6 +276,7 @@ class MergedServer(Record):
     written_port: int
 
     __slots__ = ("gateway", "hosts", "https_redirect", "index", "protocol", "written_port")
+    _fields = ("gateway", "index", "protocol", "hosts", "https_redirect", "written_port")
 
     def __init__(
             self, gateway: str, index: int, protocol: str, hosts: tuple[str, ...],
@@ -298,8 +305,10 @@ class RouteConfig(Record):
     notes: tuple[str, ...]  # servers istiod drops, and why
 
     __slots__ = (
-        "__dict__", "gateways", "name", "notes", "pod_labels", "port", "servers", "virtual_hosts"
+        "_exact", "_wildcard_hosts", "gateways", "name", "notes", "pod_labels", "port", "servers",
+        "virtual_hosts"
     )
+    _fields = ("name", "port", "pod_labels", "gateways", "servers", "virtual_hosts", "notes")
 
     def __init__(
             self, name: str, port: int, pod_labels: tuple[tuple[str, str], ...],
@@ -312,23 +321,33 @@ class RouteConfig(Record):
         self.servers = servers
         self.virtual_hosts = virtual_hosts
         self.notes = notes
+        # indexes made on first use (not functools.cached_property: mypyc compiles none)
+        self._exact: dict[str, VirtualHost] | None = None
+        self._wildcard_hosts: tuple[VirtualHost, ...] | None = None
 
     @property
     def has_listener(self) -> bool:
         return bool(self.servers)
 
-    @cached_property
+    @property
     def _by_domain(self) -> dict[str, VirtualHost]:
         """Exact domains (first one wins, as in the list): a lookup is then O(1), not a scan
         of every virtual host (a 10k-app bundle asks for 10k names)."""
-        index: dict[str, VirtualHost] = {}
-        for v in self.virtual_hosts:
-            index.setdefault(v.domain, v)
+        index = self._exact
+        if index is None:
+            index = {}
+            for v in self.virtual_hosts:
+                index.setdefault(v.domain, v)
+            self._exact = index
         return index
 
-    @cached_property
+    @property
     def _wildcards(self) -> tuple[VirtualHost, ...]:
-        return tuple(v for v in self.virtual_hosts if "*" in v.domain and v.domain != "*")
+        found = self._wildcard_hosts
+        if found is None:
+            found = tuple(v for v in self.virtual_hosts if "*" in v.domain and v.domain != "*")
+            self._wildcard_hosts = found
+        return found
 
     def virtual_host_for(self, host: str) -> VirtualHost | None:
         """Envoy's domain choice: exact, longest ``*suffix``, longest ``prefix*``, then ``*``."""

@@ -88,6 +88,9 @@ class _Server(Record):
     __slots__ = (
         "bind", "has_tls", "hosts", "https_redirect", "index", "number", "protocol", "tls_mode"
     )
+    _fields = (
+        "index", "number", "protocol", "hosts", "has_tls", "https_redirect", "tls_mode", "bind",
+    )
 
     def __init__(
             self, index: int, number: int | None, protocol: str, hosts: tuple[str, ...],
@@ -112,6 +115,7 @@ class _Gateway(Record):
     key: str  # "ns/name", made once (compared per server and route)
 
     __slots__ = ("derived", "key", "name", "namespace", "selector", "servers", "sort_key")
+    _fields = ("namespace", "name", "selector", "servers", "sort_key", "derived", "key")
 
     def __init__(
             self, namespace: str, name: str, selector: dict[str, str] | None,
@@ -143,6 +147,10 @@ class _VirtualService(Record):
     __slots__ = (
         "export_to", "gateways", "hosts", "http", "ingress_semantics", "name", "namespace",
         "sort_key"
+    )
+    _fields = (
+        "namespace", "name", "hosts", "gateways", "http", "sort_key", "ingress_semantics",
+        "export_to",
     )
 
     def __init__(

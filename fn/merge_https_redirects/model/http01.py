@@ -35,10 +35,11 @@ Gateway workload labels, in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
 from merge_https_redirects.model import certmanager_issuers as cmi
+from merge_https_redirects.model.digest import sha256_hex
 from merge_https_redirects.model.envoy import Answer, RouteConfig
 from merge_https_redirects.model.gateway import is_subset, resource_identity
 from merge_https_redirects.model.ingress import (
@@ -52,20 +53,10 @@ from merge_https_redirects.model.ingress import (
 from merge_https_redirects.model.record import Record
 from merge_https_redirects.model.routing import RouteBase, RoutingInput
 from merge_https_redirects.model.values import as_dict as _dict
+from merge_https_redirects.model.values import is_mapping
 from merge_https_redirects.model.workloads import Labels, Workload, gateway_selectors
 from merge_https_redirects.model.workloads import collect as collect_workloads
 from merge_https_redirects.results import ResourceRef
-
-if TYPE_CHECKING:
-    from hashlib import sha256 as _sha256
-else:  # the builtin SHA-256: OpenSSL's, through hashlib, takes 5 ms to load (same digests)
-    try:
-        from _sha2 import sha256 as _sha256  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256 as _sha256
-        except ImportError:
-            from hashlib import sha256 as _sha256
 
 Verdict = Literal["pass", "redirected", "unroutable", "impossible", "unknown",
                   "out-of-scope"]
@@ -93,6 +84,7 @@ class CheckOptions(Record):
     issuers: tuple[Mapping[str, Any], ...]
 
     __slots__ = ("ingress_class", "ingress_selector", "issuers", "port", "workload_labels")
+    _fields = ("ingress_selector", "ingress_class", "port", "workload_labels", "issuers")
 
     def __init__(
             self, ingress_selector: Mapping[str, str] | None = None, ingress_class: str = "istio",
@@ -137,6 +129,10 @@ class NameVerdict(Record):
         "assumed", "cause", "field_path", "issuer", "issuer_missing", "issuer_warnings", "name",
         "rule", "solver", "subject", "verdict", "warnings"
     )
+    _fields = (
+        "subject", "name", "issuer", "solver", "verdict", "cause", "field_path", "issuer_missing",
+        "warnings", "issuer_warnings", "rule", "assumed",
+    )
 
     def __init__(
             self, subject: ResourceRef, name: str, issuer: str, solver: str, verdict: Verdict,
@@ -163,7 +159,7 @@ class NameVerdict(Record):
 def gateway_workloads(resources: Sequence[object],
                       options: CheckOptions = DEFAULT_OPTIONS) -> tuple[Workload, ...]:
     """The gateway workloads to ask (:func:`merge_https_redirects.workloads.collect`)."""
-    values = [r for r in resources if isinstance(r, Mapping)]
+    values = [r for r in resources if is_mapping(r)]
     return collect_workloads(
         values, configured=options.workload_labels, selectors=gateway_selectors(values),
         ingress_selector=tuple(sorted(options.ingress_selector.items())))
@@ -174,7 +170,7 @@ def gateway_workloads(resources: Sequence[object],
 
 
 def _solver_name(namespace: str, name: str) -> str:
-    digest = _sha256(f"{namespace}/{name}".encode()).hexdigest()[:5]
+    digest = sha256_hex(f"{namespace}/{name}".encode())[:5]
     return SOLVER_PREFIX + digest
 
 
@@ -210,7 +206,7 @@ def solver_ingress(request: cm.NameRequest, solver: cmi.Solver,
     host = "" if cmi.is_ip_address(request.name) else request.name
     if solver.ingress_name:
         for i, res in enumerate(resources):
-            if not isinstance(res, Mapping) or not is_ingress(res):
+            if not is_mapping(res) or not is_ingress(res):
                 continue
             _, _, ns, name = resource_identity(res)
             if ns != request.namespace or name != solver.ingress_name:
@@ -279,6 +275,7 @@ class _Pending(Record):
     issuer_warnings: tuple[tuple[ResourceRef, str], ...]
 
     __slots__ = ("described", "issuer", "issuer_warnings", "request", "solver", "warnings")
+    _fields = ("request", "solver", "issuer", "described", "warnings", "issuer_warnings")
 
     def __init__(
             self, request: cm.NameRequest, solver: cmi.Solver, issuer: str, described: str,
@@ -370,7 +367,7 @@ def judge_per_workload(pending: Sequence[_Pending], resources: Sequence[object],
             bundle = list(built[0])
             edited = True
         probes.append((i, p))
-    mappings = [r for r in bundle if isinstance(r, Mapping)]
+    mappings = [r for r in bundle if is_mapping(r)]
     classes = ingress_classes_of(mappings)
     default_class = default_ingress_class(mappings)
     selected = [(n, w) for n, w in enumerate(workloads)
@@ -554,7 +551,7 @@ def check(resources: Sequence[object],
           options: CheckOptions = DEFAULT_OPTIONS) -> list[NameVerdict]:
     """One verdict per (Certificate or ingress-shim Ingress, name), ordered by resource
     (namespace, kind, name) and then by the order of names in it."""
-    items = [r for r in resources if isinstance(r, Mapping)]
+    items = [r for r in resources if is_mapping(r)]
     first = _first_verdicts(items, options)
     pending = [v for v in first if type(v) is _Pending]
     results = _judge_all(pending, items, options, gateway_workloads(items, options))

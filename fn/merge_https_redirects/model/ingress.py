@@ -28,6 +28,7 @@ from merge_https_redirects.model.values import as_int as _int
 from merge_https_redirects.model.values import as_list as _list
 from merge_https_redirects.model.values import as_str as _str
 from merge_https_redirects.model.values import as_str_items as _str_items
+from merge_https_redirects.model.values import is_mapping
 
 #: Namespace istiod writes Ingress-derived Gateways to (``IngressNamespace``).
 INGRESS_NAMESPACE = "istio-system"
@@ -52,6 +53,7 @@ class IngressOptions(Record):
     ingress_class: str
 
     __slots__ = ("ingress_class", "selector")
+    _fields = ("selector", "ingress_class")
 
     def __init__(
             self, selector: Mapping[str, str] | None = None, ingress_class: str = "istio") -> None:
@@ -91,7 +93,7 @@ def is_ingress(res: Mapping[str, Any]) -> bool:
 def ingress_classes_of(resources: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for res in resources:
-        if not isinstance(res, Mapping) or res.get("kind") != "IngressClass":
+        if not is_mapping(res) or res.get("kind") != "IngressClass":
             continue
         meta = _dict(res.get("metadata")) or {}
         name = _str(meta.get("name"))
@@ -152,7 +154,7 @@ def services_ports(
     """The named ports of the Services among ``resources`` (the last of a name wins)."""
     out: dict[tuple[str, str], dict[str, int]] = {}
     for res in resources:
-        if not isinstance(res, Mapping) or res.get("kind") != "Service":
+        if not is_mapping(res) or res.get("kind") != "Service":
             continue
         _, _, ns, name = resource_identity(res)
         ports: dict[str, int] = {}
@@ -194,7 +196,7 @@ def convert_ingresses(
     gateways: list[_Gateway] = []
     rules_by_host: dict[str, list[tuple[Any, ...]]] = {}
     for res in resources:
-        if not isinstance(res, Mapping) or not is_ingress(res):
+        if not is_mapping(res) or not is_ingress(res):
             continue
         if not ingress_is_istio(res, classes, options.ingress_class):
             continue

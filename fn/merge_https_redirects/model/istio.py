@@ -132,7 +132,10 @@ def _read_server(i: int, raw: Any, problems: list[tuple[str, str]]) -> Server | 
         return None
     before = len(problems)
     port = raw.get("port")
-    number, port_name, protocol = 0, "", ""
+    # Any until checked (compiled by mypyc, a typed variable checks what it is given)
+    number: Any = 0
+    port_name: Any = ""
+    protocol: Any = ""
     if not isinstance(port, dict):
         problems.append((f"{path}.port", f"must be a map with number, name, protocol, got "
                          f"{_type(port)}"))

@@ -16,24 +16,31 @@ from typing import Any, ClassVar
 
 
 class Record:
-    """Equality (same class, equal fields), hash and repr over the fields annotated in the class
-    and its bases, in the order written; each field must have a slot (``__dict__`` in the slots,
-    for a ``cached_property``, is no field)."""
+    """Equality (same class, equal fields), hash and repr over the fields, in the order written:
+    each class lists its fields in ``_fields`` (its base's first), as annotated, each with a
+    slot. The list is spelled out because mypyc, which compiles these modules, keeps neither
+    ``__annotations__`` nor ``__slots__`` on a class; run from the sources, each class is
+    checked against its annotations here, at import (a cache attribute annotated only in
+    ``__init__`` is no field)."""
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__annotations__" not in vars(cls) and "__slots__" not in vars(cls):
+            return  # compiled: what the sources' run checked
         names: list[str] = []  # the annotated fields, in the order written
         slots: set[str] = set()
         for klass in reversed(cls.__mro__[:-2]):  # not Record, not object
             # (not inspect.get_annotations: importing inspect is what this module avoids)
-            names.extend(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063
-            slots.update(klass.__dict__.get("__slots__", ()))
+            names.extend(vars(klass).get("__annotations__", {}))
+            slots.update(vars(klass).get("__slots__", ()))
         if set(names) - slots:
             raise TypeError(f"{cls.__name__}: fields without a slot: {set(names) - slots}")
-        cls._fields = tuple(names)
+        if cls._fields != tuple(names):
+            raise TypeError(f"{cls.__name__}: _fields {cls._fields} are not the annotated "
+                            f"fields {tuple(names)}")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple([getattr(self, name) for name in self._fields])

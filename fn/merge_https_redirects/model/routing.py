@@ -98,6 +98,7 @@ from merge_https_redirects.model.ingress import (
     services_ports,
 )
 from merge_https_redirects.model.route import build_routes
+from merge_https_redirects.model.values import is_mapping
 
 
 class _VHostBuilder:
@@ -151,7 +152,7 @@ class RoutingInput:
             readings = reuse._readings
         self._readings: Readings | None = readings
         if reuse is not None:
-            self.ingress_sources = [res for res in resources if isinstance(res, Mapping)
+            self.ingress_sources = [res for res in resources if is_mapping(res)
                                     and res.get("kind") in _INGRESS_SOURCE_KINDS]
             self.gateways, self.services, self.routes = (
                 reuse.gateways, reuse.services, reuse.routes)
@@ -162,7 +163,7 @@ class RoutingInput:
         gateways: list[_Gateway] = []
         services: list[_VirtualService] = []
         for res in resources:
-            if not isinstance(res, Mapping):
+            if not is_mapping(res):
                 continue
             kind = res.get("kind")  # asked once: most resources are of other kinds
             if kind in ("Gateway", "VirtualService"):  # (a tuple: kind may be unhashable)

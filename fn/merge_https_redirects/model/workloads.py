@@ -31,7 +31,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from merge_https_redirects.model.values import as_dict, as_int, as_list, as_str, as_str_map
+from merge_https_redirects.model.values import (
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    as_str_map,
+    is_mapping,
+)
 
 TYPE_CHECKING = False  # what follows is for annotations only, never needed at run time
 if TYPE_CHECKING:
@@ -260,7 +267,7 @@ def gateway_selectors(values: Iterable[object]) -> list[Labels]:
     for a Gateway without one: it reaches also the pods no selector names."""
     out: dict[Labels, None] = {}
     for value in values:
-        if not isinstance(value, Mapping) or value.get("kind") != "Gateway":
+        if not is_mapping(value) or value.get("kind") != "Gateway":
             continue
         if not str(value.get("apiVersion", "")).startswith("networking.istio.io/"):
             continue

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from merge_https_redirects.config import Config, check_options
-from merge_https_redirects.model.values import as_dict, as_list, as_str
+from merge_https_redirects.model.values import as_dict, as_list, as_str, is_mapping
 from merge_https_redirects.model.workloads import Workload
 from merge_https_redirects.results import Result
 from merge_https_redirects.rewrite.resources import Outcome, Resource, values_of, workloads_of
@@ -307,7 +307,7 @@ class Proof:
         for stamp, group in ((_FIRST, [r for r in after if id(r) not in new]),
                              (_LAST, list(added))):
             for res in group:
-                if not isinstance(res, Mapping) or not _is_istio(res, "Gateway"):
+                if not is_mapping(res) or not _is_istio(res, "Gateway"):
                     continue
                 gw = self.readings.gateway(res)
                 if gw is None:

@@ -64,7 +64,8 @@ from .text import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .text import Edit, Keep, Retain
+    from .protocols import Edit, Retain
+    from .text import Keep
 
 __all__ = [
     "BOOKKEEPING_ANNOTATIONS", "MAX_ALIAS_NODES", "MAX_DEPTH", "MAX_INPUT_BYTES", "SCANNER",

@@ -6,15 +6,15 @@ import sys
 from typing import Any
 
 from .events import _Events
-from .resolve import LazyModule
+from .resolve import lazy_import
 from .scalars import _SAFE_MAP_TAGS, _SAFE_SEQ_TAGS, _scalar
 from .text import MAX_ALIAS_NODES, MAX_DEPTH, YamlError, _mark
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from yaml import events as ev
-else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
-    ev = LazyModule("yaml.events", globals(), "ev")
+# PyYAML is imported on first use (the compiled scanner's path never needs it)
+lazy_import("yaml.events", globals(), "ev")
 
 if TYPE_CHECKING:
     from .text import Keep

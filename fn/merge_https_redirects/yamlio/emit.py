@@ -10,7 +10,8 @@ from typing import Any
 from .resolve import STR, plain_tag
 
 #: Characters a YAML double-quoted scalar cannot hold as they are.
-_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
+# (the surrogates as the regular expression's escapes: mypyc takes no surrogate in a literal)
+_NEEDS_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029\\ud800-\\udfff\ufeff\ufffe\uffff]')
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
 _PLAIN_SAFE = re.compile(r"[A-Za-z0-9_/.][A-Za-z0-9_/.:@=+ -]*")
 #: Plain scalars some YAML reader may take for a number, a boolean or null: YAML 1.2 core

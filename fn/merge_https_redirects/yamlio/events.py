@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .resolve import LazyModule
+from .resolve import lazy_import
 from .scalars import _resolved_key
 from .text import (
     MAX_DEPTH,
@@ -22,9 +22,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import yaml
     from yaml import events as ev
-else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
-    yaml = LazyModule("yaml", globals(), "yaml")
-    ev = LazyModule("yaml.events", globals(), "ev")
+# PyYAML is imported on first use (the compiled scanner's path never needs it)
+lazy_import("yaml", globals(), "yaml")
+lazy_import("yaml.events", globals(), "ev")
 
 
 def _loader(stream: Any) -> Any:

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any
 
+from merge_https_redirects.compiled import PURE_PYTHON_ENV, pure_python_requested
+
 from .build import _SHARED_MAX, _alias_nodes
 from .events import STREAM_AFTER
 from .scalars import _resolved_key, _scalar
@@ -22,7 +24,7 @@ from .text import MAX_DEPTH, Wanted, YamlError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .text import Retain
+    from .protocols import Retain
 
 #: The setting; an ImportError naming it (``name``) is the user's to fix, not a bug.
 SCANNER_ENV = "MHR_SCANNER"
@@ -31,6 +33,11 @@ _choice = os.environ.get(SCANNER_ENV, "").strip().lower()
 if _choice not in ("", "auto", "c", "python"):
     raise ImportError(f"{SCANNER_ENV}={_choice!r}: use 'c', 'python' or leave it unset",
                       name=SCANNER_ENV)
+if pure_python_requested():  # no compiled code at all
+    if _choice == "c":
+        raise ImportError(f"{SCANNER_ENV}=c contradicts {PURE_PYTHON_ENV}=1: unset one",
+                          name=SCANNER_ENV)
+    _choice = "python"
 if _choice != "python":
     try:
         _cscan = importlib.import_module(f"{__package__}._cscan")
@@ -48,7 +55,10 @@ class _Mark:
     sends the input to the pure-Python scanner, which reports it with its own)."""
 
     __slots__ = ()
-    name, index, line, column = "<scan>", 0, 0, 0
+    name = "<scan>"
+    index = 0
+    line = 0
+    column = 0
 
 
 _MARK = _Mark()

@@ -95,7 +95,7 @@ def _construct_int(value: str) -> int:
 def _sexagesimal(digits: list[Any], total: Any) -> Any:
     """``1:30:00``: base 60, as both constructors read it (``total``: 0 or 0.0)."""
     base = 1
-    for digit in reversed(digits):
+    for digit in digits[::-1]:  # (not reversed(): mypyc 2.4 fails on it over Any)
         total += digit * base
         base *= 60
     return total
@@ -103,9 +103,12 @@ def _sexagesimal(digits: list[Any], total: Any) -> Any:
 
 _INF = float("inf")
 _NAN = -_INF / _INF  # PyYAML's quiet NaN
+#: The one NaN object of every ``.nan`` (PyYAML's ``nan_value``: keys and values compare by
+#: identity first). Typed ``object`` so that mypyc keeps it boxed: a ``float`` is not.
+NAN_VALUE: object = _NAN
 
 
-def _construct_float(value: str) -> float:
+def _construct_float(value: str) -> object:  # (object: see NAN_VALUE)
     value = value.replace("_", "").lower()
     sign = +1
     if value[0] == "-":
@@ -115,7 +118,7 @@ def _construct_float(value: str) -> float:
     if value == ".inf":
         return sign * _INF
     if value == ".nan":
-        return _NAN
+        return NAN_VALUE
     if ":" in value:
         return sign * float(_sexagesimal([float(part) for part in value.split(":")], 0.0))
     return sign * float(value)
@@ -124,10 +127,13 @@ def _construct_float(value: str) -> float:
 def construct(tag: str, value: str) -> Any:
     """``SafeConstructor``'s value of a scalar of tag int, float, bool or null (raises what it
     raises: ``ValueError``, ``KeyError``, ``IndexError``)."""
-    if tag == INT:
-        return _construct_int(value)
-    if tag == FLOAT:
-        return _construct_float(value)
+    try:
+        if tag == INT:
+            return _construct_int(value)
+        if tag == FLOAT:
+            return _construct_float(value)
+    except IndexError:  # ``value[0]`` of "" or "-": PyYAML's words (mypyc's differ)
+        raise IndexError("string index out of range") from None
     if tag == BOOL:
         return _BOOL_VALUES[value.lower()]
     if tag == NULL:
@@ -137,6 +143,13 @@ def construct(tag: str, value: str) -> Any:
 
 #: The tags :func:`construct` builds.
 CONSTRUCTED = frozenset({INT, FLOAT, BOOL, NULL})
+
+
+def lazy_import(name: str, namespace: dict[str, Any], alias: str) -> None:
+    """Binds ``alias`` in ``namespace`` to ``name``, imported on first use (a
+    :class:`LazyModule`). A function, not an ``else:`` after ``if TYPE_CHECKING:``: mypyc
+    compiles that branch as unreachable."""
+    namespace[alias] = LazyModule(name, namespace, alias)
 
 
 class LazyModule:

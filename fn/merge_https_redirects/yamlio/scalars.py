@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .resolve import CONSTRUCTED, LazyModule, construct, plain_tag
+from .resolve import CONSTRUCTED, construct, lazy_import, plain_tag
 from .text import YamlError, _mark
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import yaml
-else:  # only an explicit ``!!binary`` needs PyYAML here
-    yaml = LazyModule("yaml", globals(), "yaml")
+# only an explicit ``!!binary`` needs PyYAML here
+lazy_import("yaml", globals(), "yaml")
 
 _STR = "tag:yaml.org,2002:str"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from .build import _alias_nodes, _Builder, _register_anchors, _skip, loads
 from .events import _HEAD_KEYS, _META_KEYS, _Events, reparse_item
-from .resolve import LazyModule
+from .resolve import lazy_import
 from .scalars import _resolved_key
 from .text import (
     Wanted,
@@ -24,11 +24,12 @@ from .text import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from yaml import events as ev
-else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
-    ev = LazyModule("yaml.events", globals(), "ev")
+# PyYAML is imported on first use (the compiled scanner's path never needs it)
+lazy_import("yaml.events", globals(), "ev")
 
 if TYPE_CHECKING:
-    from .text import Keep, Retain
+    from .protocols import Retain
+    from .text import Keep
 
 
 

@@ -9,7 +9,7 @@ from typing import Any, Final, NamedTuple
 from .emit import dumps, emit_entries
 from .events import _Events
 from .fast import node_tree
-from .resolve import LazyModule
+from .resolve import lazy_import
 from .scan import Bundle, Item, _dash_before
 from .text import Path, YamlError, _line_end, _line_start, _start, item_text
 
@@ -17,12 +17,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import yaml
     from yaml import events as ev
-else:  # PyYAML is imported on first use (the compiled scanner's path never needs it)
-    yaml = LazyModule("yaml", globals(), "yaml")
-    ev = LazyModule("yaml.events", globals(), "ev")
+# PyYAML is imported on first use (the compiled scanner's path never needs it)
+lazy_import("yaml", globals(), "yaml")
+lazy_import("yaml.events", globals(), "ev")
 
 if TYPE_CHECKING:
-    from .text import Edit
+    from .protocols import Edit
 
 
 

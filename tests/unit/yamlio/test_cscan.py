@@ -40,7 +40,10 @@ def summary(bundle: yamlio.Bundle) -> Any:
               i.annotations, i.wanted, i.is_mapping, repr(i.head_error),
               typed(i.eager) if not isinstance(i.eager, Exception) else repr(i.eager))
              for i in bundle.items]
-    fields = {k: repr(v) if isinstance(v, Exception) else v for k, v in vars(bundle).items()
+    # (not vars(): compiled by mypyc, a Bundle has no __dict__)
+    attributes = {k: getattr(bundle, k) for k in dir(bundle)
+                  if not k.startswith("__") and not callable(getattr(bundle, k))}
+    fields = {k: repr(v) if isinstance(v, Exception) else v for k, v in attributes.items()
               if k not in ("items", "function_config")}
     return items, typed(bundle.function_config), fields
 

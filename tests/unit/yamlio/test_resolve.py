@@ -103,3 +103,16 @@ def test_a_resource_list_on_the_compiled_scanner_never_imports_pyyaml() -> None:
         assert done.returncode in (0, 1), done.stderr.decode()
         assert b"PyYAML was imported" not in done.stderr
         assert b"kind: ResourceList" in done.stdout
+
+
+def test_every_nan_is_one_object_as_in_pyyaml() -> None:
+    """PyYAML returns its one ``nan_value`` for every ``.nan``; containers compare by identity
+    first, so two of them are equal keys and values (compiled, a float is a new object each
+    time unless kept boxed)."""
+    from merge_https_redirects.yamlio.resolve import FLOAT, construct
+
+    first, second = construct(FLOAT, ".nan"), construct(FLOAT, ".NaN")
+    assert first is second
+    assert [first] == [second]
+    loaded = yaml.safe_load("[.nan, .NaN]")
+    assert loaded[0] is loaded[1]
