@@ -130,7 +130,9 @@ def what_runs() -> str:
     return f"{count} of {len(names)} modules compiled by mypyc, {scanner}"
 
 
-_stdin_read: list[bytes | None] = [None]  # for a run again from the sources
+#: What was read from stdin (the bytes, or once decoded their text): for a run again from the
+#: sources.
+_stdin_read: list[Any] = [None]
 
 
 def _rerun_from_sources(args: list[str], error: Exception) -> int | None:
@@ -149,7 +151,8 @@ def _rerun_from_sources(args: list[str], error: Exception) -> int | None:
                      f"({error}); running again from the Python sources (please report this "
                      "with the input that caused it)\n")
     env = {key: value for key, value in os.environ.items() if key != SCANNER_ENV}
-    stdin = _stdin_read[0]
+    read = _stdin_read[0]
+    stdin = read if read is None or isinstance(read, bytes) else read.encoded()
     done = subprocess.run([sys.executable, "-m", "merge_https_redirects", *args],
                           env={**env, PURE_PYTHON_ENV: "1"}, input=stdin,
                           stdin=subprocess.DEVNULL if stdin is None else None,
@@ -362,6 +365,7 @@ def _main(args: Any, *, mode: str | None = None) -> tuple[int, list[Any] | None]
             _emit(b"", [error.one_line()])
             return EXIT_ERRORS, [error]
         del stdin_bytes  # the decoded text is all that is needed from here on
+        _stdin_read[0] = text
         if not config_given and pipeline.detect_resource_list(text):
             result = pipeline.run_resource_list(text)
         else:

@@ -49,6 +49,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from merge_https_redirects.model import gateway_api as ga
@@ -327,6 +328,11 @@ def _server_hosts(listener: ga.Listener, bundle: ga.Bundle, namespaces: set[str]
     return tuple(f"{ns}/{hostname}" for ns in admitted) or (f"~/{hostname}",)
 
 
+def _renamed(names: Mapping[str, str], m: re.Match[str]) -> str:
+    text = m.group(0)
+    return names.get(re.sub(r"\.match\[\d+\]$", "", text), text)
+
+
 def simulate(gw: ga.Gateway, listeners: Sequence[ga.Listener],
              routes: Sequence[ga.HTTPRoute], bundle: ga.Bundle, source: GatewayApiInput,
              host: str, path: str, port: int, ingress: IngressOptions) -> Simulated:
@@ -384,11 +390,7 @@ def simulate(gw: ga.Gateway, listeners: Sequence[ga.Listener],
     source.extra_gateways, source.extra_services = [], []
     answer = config.answer(host, path)
 
-    def rename(m: re.Match[str]) -> str:
-        text = m.group(0)
-        return names.get(re.sub(r"\.match\[\d+\]$", "", text), text)
-
-    cause = _ORIGIN.sub(rename, answer.cause)
+    cause = _ORIGIN.sub(partial(_renamed, names), answer.cause)
     shown = ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "labels not known"
     where = f"pods of Gateway {gw.key} ({shown})"
     return Simulated(answer, f"{cause} [on {where}]", note)

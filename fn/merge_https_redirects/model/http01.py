@@ -35,6 +35,7 @@ Gateway workload labels, in this order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Literal
 
 from merge_https_redirects.model import certmanager as cm
@@ -465,14 +466,19 @@ def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mappi
     raise AssertionError("edited Ingress missing")  # pragma: no cover - edited just before
 
 
+def _made(request: cm.NameRequest, issuer_warnings: tuple[tuple[ResourceRef, str], ...],
+          verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
+          missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
+    return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
+                       request.field_path, missing, request.warnings, issuer_warnings)
+
+
 def _verdict_for(request: cm.NameRequest, issuers: Sequence[cmi.Issuer]
                  ) -> NameVerdict | _Pending | _GatewayPending:
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
-
-    def make(verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
-             missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
-        return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
-                           request.field_path, missing, request.warnings, issuer_warnings)
+    # (a partial, not a nested function: compiled by mypyc, one would make a reference cycle
+    # with its scope, which the disabled cyclic collector never frees)
+    make = partial(_made, request, issuer_warnings)
 
     if cm.is_external_issuer(request):
         return make("out-of-scope", f"external issuer (group {request.issuer_group})",
@@ -487,6 +493,7 @@ def _verdict_for(request: cm.NameRequest, issuers: Sequence[cmi.Issuer]
     if issuer.legacy_warning:
         issuer_warnings = ((ResourceRef(issuer.api_version, issuer.kind, issuer.name,
                                         issuer.namespace), issuer.legacy_warning),)
+        make = partial(_made, request, issuer_warnings)
     warnings: tuple[str, ...] = ()
     if issuer.issuer_type != "acme":
         return make("out-of-scope", f"{issuer.label} is a {issuer.issuer_type} issuer, not ACME",

@@ -70,6 +70,10 @@ def _where(entry: GatewayEntry, server: Server) -> str:
     return f"{entry.view.namespace}/{entry.view.name} spec.servers[{server.index}]"
 
 
+def _names(pairs: Sequence[tuple[GatewayEntry, Server]]) -> str:
+    return ", ".join(sorted({_where(e, s) for e, s in pairs}))
+
+
 def _conflicts(
     members: Sequence[GatewayEntry],
     ports: Sequence[int],
@@ -83,9 +87,6 @@ def _conflicts(
     for entry, server in redirects:
         by_port.setdefault(server.port, []).append((entry, server))
 
-    def names(pairs: Sequence[tuple[GatewayEntry, Server]]) -> str:
-        return ", ".join(sorted({_where(e, s) for e, s in pairs}))
-
     for entry in members:
         for server in entry.view.servers:
             if server.port not in ports or is_redirect(server, ports) or server.bind:
@@ -95,14 +96,14 @@ def _conflicts(
             if not server.is_http:
                 found.append((entry, server, (
                     f"{here} is a {server.protocol or 'protocol-less'} server on port "
-                    f"{server.port}, which also carries the redirect server(s) {names(same_port)}"
+                    f"{server.port}, which also carries the redirect server(s) {_names(same_port)}"
                 )))
                 continue
             for _, hostname in server.hostnames(entry.view.namespace):
                 if hostname == "*":
                     found.append((entry, server, (
                         f"{here} serves plain HTTP for every host ('*') on port {server.port}: "
-                        f"it would take the catch-all redirect that replaces {names(same_port)}"
+                        f"it would take the catch-all redirect that replaces {_names(same_port)}"
                     )))
                     break
                 exposed = [
@@ -116,7 +117,7 @@ def _conflicts(
                     })
                     found.append((entry, server, (
                         f"{here} serves plain HTTP for {hostname!r}, which covers host(s) "
-                        f"{', '.join(hosts)} redirected by {names(exposed)} on port "
+                        f"{', '.join(hosts)} redirected by {_names(exposed)} on port "
                         f"{server.port}: removing that redirect would expose them over plain HTTP"
                     )))
                     break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from functools import partial
 from typing import Any
 
 from merge_https_redirects.compiled import PURE_PYTHON_ENV, pure_python_requested
@@ -104,20 +105,26 @@ def scan_resource_list(text: str, wanted: Wanted, retain: Retain | None = None) 
     return _python_scan_resource_list(text, wanted, retain)
 
 
+def _decide(wanted: Wanted, retain: Retain | None, text: str, start: int, end: int,
+            api_version: str, kind: str) -> Any:
+    """What the compiled scanner builds of an item: ``wanted``'s answer, unless ``retain``
+    refuses the kind from the item's text."""
+    spec = wanted(api_version, kind)
+    if (spec is not False and retain is not None and kind in retain.kinds
+            and not retain.possible(kind, text[start:_strip_end(text, end)])):
+        return False
+    return spec
+
+
 def _scan_compiled(text: str, wanted: Wanted, retain: Retain | None) -> Bundle | None:
     """The :class:`.scan.Bundle` the pure-Python scanner builds, from the compiled scanner's
     entries (``None``: the input needs the pure-Python scanner). Mirrors
     ``scan._scan_resource_list_body`` and ``scan._make_item`` for an input without anchors,
     tags, duplicate keys or errors."""
     _alias_nodes[0] = 0
-
-    def decide(start: int, end: int, api_version: str, kind: str) -> Any:
-        spec = wanted(api_version, kind)
-        if (spec is not False and retain is not None and kind in retain.kinds
-                and not retain.possible(kind, text[start:_strip_end(text, end)])):
-            return False
-        return spec
-
+    # (a partial, not a nested function: compiled by mypyc, one would make a reference cycle
+    # with its scope, which the disabled cyclic collector never frees)
+    decide = partial(_decide, wanted, retain, text)
     shared: dict[tuple[Any, ...], Any] = {}  # for the whole scan (see _Builder._share)
     try:
         scanned = _cscan.scan_resource_list(

@@ -176,17 +176,13 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
     if not events or type(events[0]) is not ev.MappingStartEvent:
         return api_version, kind, name, namespace, annotations
     pos = 1
-
-    def skip(p: int) -> int:
-        return _skip(events, p)
-
     seen: set[str] = set()
     while pos < n and type(events[pos]) is not ev.MappingEndEvent:
         key = events[pos]
         pos += 1
         value = events[pos]
         if type(key) is not ev.ScalarEvent or key.value not in _HEAD_KEYS:
-            pos = skip(pos)
+            pos = _skip(events, pos)
             continue
         if key.value in seen:
             raise YamlError(f"duplicate key {key.value!r} (the result would depend on which "
@@ -222,10 +218,10 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
                             annotations[akey.value] = aval.value
                             pos += 2
                         else:
-                            pos = skip(skip(pos))
+                            pos = _skip(events, _skip(events, pos))
                     pos += 1
                     continue
-                pos = skip(pos)
+                pos = _skip(events, pos)
             pos += 1
             continue
         if type(value) is ev.ScalarEvent:
@@ -233,7 +229,7 @@ def _head(events: list[Any]) -> tuple[str, str, str, str, dict[str, str]]:
                 api_version = value.value
             elif key.value == "kind":
                 kind = value.value
-        pos = skip(pos)
+        pos = _skip(events, pos)
     return api_version, kind, name, namespace, annotations
 
 

@@ -235,17 +235,20 @@ def _flow_cuts(text: str, parent: _Node, drop: set[Any]) -> list[tuple[int, int,
     return cuts
 
 
+def _removed(offset: int, cuts: Sequence[tuple[int, int, str]]) -> bool:
+    # (not a nested function: compiled by mypyc, one would make a reference cycle with its
+    # scope, which the disabled cyclic collector never frees)
+    return any(start <= offset < end for start, end, _ in cuts)
+
+
 def _check_stranded_aliases(events: list[Any], cuts: Sequence[tuple[int, int, str]]) -> None:
     """A removed entry that defines an anchor still used elsewhere cannot be cut as text."""
-    def removed(offset: int) -> bool:
-        return any(start <= offset < end for start, end, _ in cuts)
-
     defined = {
         e.anchor for e in events
         if type(e) is not ev.AliasEvent and getattr(e, "anchor", None) is not None
-        and removed(_start(e))
+        and _removed(_start(e), cuts)
     }
-    if any(type(e) is ev.AliasEvent and e.anchor in defined and not removed(_start(e))
+    if any(type(e) is ev.AliasEvent and e.anchor in defined and not _removed(_start(e), cuts)
            for e in events):
         raise SpliceError("a removed entry defines an anchor that is used elsewhere")
 

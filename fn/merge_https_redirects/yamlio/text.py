@@ -57,6 +57,10 @@ class Text(NamedTuple):
         """Output text in the input's line breaks (a no-op but for CR-only input)."""
         return piece.replace("\n", "\r") if self.cr_only else piece
 
+    def encoded(self) -> bytes:
+        """The bytes :func:`decode` read (it is a bijection)."""
+        return (b"\xef\xbb\xbf" if self.bom else b"") + self.restore(self.body).encode()
+
 
 #: Line breaks of YAML 1.1 only (YAML 1.2 section 5.4 made them ordinary characters).
 _YAML11_BREAKS = (("\x85", "U+0085 (NEL)"), ("\u2028", "U+2028 (LINE SEPARATOR)"),
