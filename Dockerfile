@@ -21,10 +21,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 \
     PIP_CONSTRAINT=/constraints.txt
 COPY container/constraints.txt /constraints.txt
-# A C compiler and libyaml's headers and static library: the wheel then carries the compiled
-# scanner (setup.py; libyaml linked statically, so the final stage needs no libyaml).
+# A C compiler: the wheel then carries the compiled code (setup.py: mypyc's modules and the
+# scanner, with the libyaml sources it carries, so the final stage needs no libyaml).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc libc6-dev libyaml-dev \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the package build needs (see .dockerignore).

@@ -2,11 +2,11 @@
 
 Everything else is in pyproject.toml. Both are optional (``merge_https_redirects.compiled``):
 
-- the scanner (``merge_https_redirects.yamlio._cscan``, over libyaml): where no C compiler or no
-  libyaml headers are found, the build says so and the package installs without it (the YAML
-  layer then runs its pure-Python scanner, with the same output). libyaml is linked statically
-  where its static library is installed (Debian's ``libyaml-dev``), so the wheel needs no libyaml
-  at run time; otherwise against ``libyaml.so``;
+- the scanner (``merge_https_redirects.yamlio._cscan``, over libyaml 0.2.5, whose parser
+  sources it carries in ``yamlio/libyaml/`` with two marked fast paths, see its README): where
+  no C compiler is found, the build says so and the package installs without it (the YAML layer
+  then runs its pure-Python scanner, with the same output). libyaml is compiled into the
+  extension, so the wheel needs no libyaml at run time and the build no libyaml headers;
 - the modules of ``compiled.MODULES``, compiled by mypyc (pinned in pyproject.toml's
   build-system) from the same sources: all of them or none (a module whose extension failed
   would shadow nothing, but a missing shared library would break them all).
@@ -25,10 +25,14 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-SOURCE = "fn/merge_https_redirects/yamlio/_cscan.c"
-#: Statically linked, libyaml allocates through _cscan.c's free lists (see "libyaml's allocations").
+LIBYAML = "fn/merge_https_redirects/yamlio/libyaml"
+#: The scanner and the parts of libyaml a parser needs.
+SOURCES = ["fn/merge_https_redirects/yamlio/_cscan.c",
+           *(f"{LIBYAML}/{name}.c" for name in ("api", "reader", "scanner", "parser"))]
+LIBYAML_MACROS = [("YAML_VERSION_MAJOR", "0"), ("YAML_VERSION_MINOR", "2"),
+                  ("YAML_VERSION_PATCH", "5"), ("YAML_VERSION_STRING", '"0.2.5"')]
+#: libyaml allocates through _cscan.c's free lists (see "libyaml's allocations" there).
 WRAP = ["-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup"]
-STATIC = ["-Wl,-Bstatic", "-lyaml", "-Wl,-Bdynamic", *WRAP]
 
 
 PACKAGE = Path("fn/merge_https_redirects")
@@ -111,10 +115,10 @@ class OptionalBuildExt(build_ext):
                   "will run", file=sys.stderr)
 
     def build_scanner(self, ext: Extension) -> None:
-        # the allocator of _cscan.c is compiled only where --wrap links libyaml to it
-        for link_args, libraries, macros in ((STATIC, [], [("MHR_WRAP_MALLOC", "1")]),
-                                             ([], ["yaml"], [])):
-            ext.extra_link_args, ext.libraries, ext.define_macros = link_args, libraries, macros
+        # the allocator of _cscan.c is compiled only where the linker's --wrap routes
+        # libyaml's allocations to it (GNU ld); elsewhere libyaml uses malloc
+        for link_args, macros in ((WRAP, [("MHR_WRAP_MALLOC", "1")]), ([], [])):
+            ext.extra_link_args, ext.define_macros = link_args, [*LIBYAML_MACROS, *macros]
             try:
                 self.build_extension(ext)
                 return
@@ -130,8 +134,10 @@ class OptionalBuildExt(build_ext):
 def main() -> None:
     ext_modules = []
     if os.environ.get("MHR_BUILD_EXT", "1") != "0":
-        ext_modules.append(Extension(SCANNER, [SOURCE], extra_compile_args=["-O2"],
-                                     optional=True))
+        ext_modules.append(Extension(
+            SCANNER, SOURCES, include_dirs=[LIBYAML], optional=True,
+            depends=[f"{LIBYAML}/yaml.h", f"{LIBYAML}/yaml_private.h"],
+            extra_compile_args=["-O2", "-fvisibility=hidden"]))
         if os.environ.get("MHR_MYPYC", "1") != "0":
             ext_modules.extend(mypyc_extensions())
     setup(ext_modules=ext_modules, cmdclass={"build_ext": OptionalBuildExt})

@@ -59,8 +59,7 @@ from merge_https_redirects.model.workloads import Labels, Workload, gateway_sele
 from merge_https_redirects.model.workloads import collect as collect_workloads
 from merge_https_redirects.results import ResourceRef
 
-Verdict = Literal["pass", "redirected", "unroutable", "impossible", "unknown",
-                  "out-of-scope"]
+Verdict = Literal["pass", "redirected", "unroutable", "impossible", "unknown", "out-of-scope"]
 
 CHALLENGE_PATH = "/.well-known/acme-challenge/"
 #: ``acmeSolverListenPort``.
@@ -467,8 +466,8 @@ def _edited_ingress(mappings: Sequence[Mapping[str, Any]], p: _Pending) -> Mappi
 
 
 def _made(request: cm.NameRequest, issuer_warnings: tuple[tuple[ResourceRef, str], ...],
-          verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-",
-          missing: bool = False, warnings: tuple[str, ...] = ()) -> NameVerdict:
+          verdict: Verdict, cause: str, issuer: str = "-", solver: str = "-", missing: bool = False,
+          warnings: tuple[str, ...] = ()) -> NameVerdict:
     return NameVerdict(request.subject, request.name, issuer, solver, verdict, cause,
                        request.field_path, missing, request.warnings, issuer_warnings)
 
@@ -476,9 +475,7 @@ def _made(request: cm.NameRequest, issuer_warnings: tuple[tuple[ResourceRef, str
 def _verdict_for(request: cm.NameRequest, issuers: Sequence[cmi.Issuer]
                  ) -> NameVerdict | _Pending | _GatewayPending:
     issuer_warnings: tuple[tuple[ResourceRef, str], ...] = ()
-    # (a partial, not a nested function: compiled by mypyc, one would make a reference cycle
-    # with its scope, which the disabled cyclic collector never frees)
-    make = partial(_made, request, issuer_warnings)
+    make = partial(_made, request, issuer_warnings)  # (no closure: see tests/unit/test_compiled)
 
     if cm.is_external_issuer(request):
         return make("out-of-scope", f"external issuer (group {request.issuer_group})",

@@ -23,8 +23,9 @@
 /* -- libyaml's allocations -------------------------------------------------------------------
  * libyaml allocates a block per token and per event text, some 800,000 of them for a 10k-item
  * bundle, each freed soon after: glibc's malloc and free were 6 % of a run's instructions.
- * Where libyaml is linked statically, setup.py links it with --wrap for malloc, calloc,
- * realloc, free and strdup (libyaml duplicates tag directives with strdup), so its blocks come
+ * libyaml's sources (libyaml/) are compiled into this extension, which setup.py links with
+ * --wrap for malloc, calloc, realloc, free and strdup where the linker has it (GNU ld; libyaml
+ * duplicates tag directives with strdup), so its blocks come
  * from here: small ones from free lists by size class (16 bytes apart, up to 496 bytes), kept
  * for reuse; larger ones from malloc. Every call into libyaml holds the GIL: no locking. A block
  * carries a 16-byte header with its class (0: from malloc), so any block is freed right. */

@@ -340,11 +340,46 @@ def test_scalars_of_every_allocation_size_scan_the_same(size: int) -> None:
             "key": word[:1000] or "k"}  # an implicit key holds at most 1024 characters
     text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
             "- apiVersion: networking.istio.io/v1\n  kind: Gateway\n  metadata:\n"
-            f"    name: g\n    annotations:\n      {data['key']}: {data['plain']}\n"
+            f"    name: g\n  spec:\n    selector:\n      {data['key']}: {data['plain']}\n"
             f"      single: {data['single']}\n      double: {data['double']}\n"
-            f"      literal: {data['literal']}\n  spec: {{}}\n")
+            f"      literal: {data['literal']}\n")
     expected = summary(python(text))
+    assert len(python(text).items[0].eager["spec"]["selector"]) == 4  # (compared: built)
     for _ in range(3):
         bundle = compiled(text)
         assert bundle is not None
         assert summary(bundle) == expected
+
+
+#: Characters the fast paths of the carried libyaml take (printable ASCII) and those they leave
+#: to the per-character code (':' and flow indicators, blanks, breaks, DEL, non-ASCII).
+_SCALAR_CHARS = st.sampled_from(
+    [*"abz09-_./#'\"!&*|>%@`?:,[]{} \t", "\x7f", "é", "€", "😀", "\n        ", ": ", " #"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(lead=st.integers(min_value=0, max_value=40), body=st.lists(_SCALAR_CHARS, max_size=40),
+       pad=st.sampled_from([0, 16300, 16384 - 120, 16384 * 3 - 90]))
+def test_plain_scalars_around_libyamls_buffers_scan_as_pyyaml_reads_them(
+        lead: int, body: list[str], pad: int) -> None:
+    """The carried libyaml copies runs of plain ASCII at once (``libyaml/README.md``): scalars
+    of any characters, placed across the 16 KB boundaries of its input buffer, read as the
+    pure-Python scanner (over PyYAML's own libyaml) reads them, or are refused alike."""
+    value = "v" * lead + "".join(body)
+    text = ("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n"
+            f"- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: pad\n"
+            f"  data:\n    pad: {'p' * pad or 'p'}\n"
+            "- apiVersion: networking.istio.io/v1\n  kind: Gateway\n  metadata:\n"
+            f"    name: g\n  spec:\n    selector:\n      a: {value or 'x'}\n"
+            f"      b: x{value}y\n")
+    try:
+        expected = summary(python(text))
+    except yamlio.YamlError as exc:
+        expected = None
+        python_error = str(exc)
+    got = compiled(text)
+    if got is None:  # declined: the pure-Python scanner reads it (or reports its error)
+        return
+    assert expected is not None, python_error
+    assert summary(got) == expected
+    assert got.items[1].eager["spec"]["selector"]  # (the values compared are built)
