@@ -511,6 +511,15 @@ def scanner_of(fn: Sequence[str]) -> str:
     return f"{scanner} (MHR_SCANNER={override})" if override else scanner
 
 
+def build_info_of(fn: Sequence[str]) -> str:
+    """What code the function runs (``--build-info``: compiled modules or Python sources)."""
+    done = subprocess.run([*fn, "--build-info"], capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL)
+    info = done.stdout.strip().partition(": ")[2] or "unknown"
+    override = os.environ.get("MHR_PURE_PYTHON")
+    return f"{info} (MHR_PURE_PYTHON={override})" if override else info
+
+
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part.replace("_", "").replace("k", "000")) for part in text.split(",")]
@@ -598,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine(kpt)
     info.append(("function", shlex.join(fn)))
     info.append(("scanner", scanner_of(fn)))
+    info.append(("code", build_info_of(fn)))
     node = shutil.which("node")
     if node:
         info.append(("node", subprocess.run([node, "--version"], capture_output=True,
