@@ -144,8 +144,9 @@ def _rerun_from_sources(args: list[str], error: Exception) -> int | None:
 
     from merge_https_redirects import compiled
 
-    if _started[0] or "--in-place" in args or os.environ.get(PURE_PYTHON_ENV, "") not in (
-            "", "0") or not compiled.is_compiled("merge_https_redirects.hosts.pipeline"):
+    # (under MHR_PURE_PYTHON=1 nothing is compiled: no rerun)
+    if _started[0] or "--in-place" in args or not compiled.is_compiled(
+            "merge_https_redirects.hosts.pipeline"):
         return None
     sys.stderr.write(f"merge-https-redirects: note: compiled code refused a value "
                      f"({error}); running again from the Python sources (please report this "
